@@ -1,0 +1,26 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/kommunity/kommunity/data/sqlite"
+	"github.com/kommunity/kommunity/data/storetest"
+	"github.com/kommunity/kommunity/pledge"
+)
+
+// MustOpenStore opens a store on a new file in a temporary directory.
+func MustOpenStore(tb testing.TB) *sqlite.Store {
+	tb.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "kommunity.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}

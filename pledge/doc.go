@@ -1,0 +1,7 @@
+// Package pledge is the domain of kommunity: areas, addresses, units and
+// pledges, the rules that govern them (Service), the Store interface that
+// persistence adapters implement, and the Error type with its codes.
+//
+// It imports only the standard library, orb and geo; never gin, pgx or
+// database/sql.
+package pledge

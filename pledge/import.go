@@ -1,0 +1,218 @@
+package pledge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"math"
+	"sort"
+
+	"github.com/kommunity/kommunity/geo"
+	"github.com/paulmach/orb"
+	orbgeo "github.com/paulmach/orb/geo"
+)
+
+// DefaultThresholdPercent is the take-up a new area must reach unless the
+// import says otherwise.
+const DefaultThresholdPercent = 50
+
+// AreaImportOptions for Service.ImportAreas.
+type AreaImport struct {
+	// ThresholdPercent for the areas; nil keeps existing areas' thresholds
+	// and gives new ones DefaultThresholdPercent.
+	ThresholdPercent *float64
+	// Status of new areas; "" means collecting.
+	Status AreaStatus
+}
+
+// AreaImportResult is the summary of an area import.
+type AreaImportResult struct {
+	Read int // areas in the file (parts merged)
+	AreaImportCounts
+	Unassigned Unassigned // after the import
+}
+
+// ImportAreas stores areas (by code: new ones are created, known ones get
+// the new geometry and name) and assigns every stored address to the area
+// that contains it. Returns EINVALID for a threshold outside 0-100 or an
+// empty code.
+func (s *Service) ImportAreas(ctx context.Context, feats []geo.AreaFeature, opt AreaImport) (AreaImportResult, error) {
+	pct := float64(DefaultThresholdPercent)
+	if opt.ThresholdPercent != nil {
+		pct = *opt.ThresholdPercent
+		if pct < 0 || pct > 100 || pct != pct {
+			return AreaImportResult{}, FieldError("threshold", "threshold must be a percent from 0 to 100, not %g", pct)
+		}
+	}
+	status := opt.Status
+	if status == "" {
+		status = StatusCollecting
+	}
+	existing, err := s.Store.Areas(ctx, true)
+	if err != nil {
+		return AreaImportResult{}, err
+	}
+	all := map[string]Area{}
+	for _, a := range existing {
+		all[a.Code] = a
+	}
+	areas := make([]Area, 0, len(feats))
+	for i, f := range feats {
+		if f.Code == "" {
+			return AreaImportResult{}, FieldError("code", "area %d has no code", i+1)
+		}
+		a := Area{
+			Code: f.Code, Name: f.Name, Geometry: f.Polygon, AreaM2: math.Abs(orbgeo.Area(f.Polygon)),
+			ThresholdPercent: pct, Status: status,
+		}
+		areas = append(areas, a)
+		all[a.Code] = a
+	}
+	merged := make([]Area, 0, len(all))
+	for _, a := range all {
+		merged = append(merged, a)
+	}
+	assign := newAssigner(merged)
+	counts, err := s.Store.ImportAreas(ctx, areas, AreaImportOptions{SetThreshold: opt.ThresholdPercent != nil}, assign.code)
+	if err != nil {
+		return AreaImportResult{}, fmt.Errorf("import areas: %w", err)
+	}
+	u, err := s.Store.Unassigned(ctx)
+	if err != nil {
+		return AreaImportResult{}, err
+	}
+	return AreaImportResult{Read: len(feats), AreaImportCounts: counts, Unassigned: u}, nil
+}
+
+// assigner places points in areas. Where areas overlap, the smaller area
+// wins (a village inside a parish gets the village), then the lower code, so
+// assignment does not depend on import order.
+type assigner struct {
+	ix    *geo.AreaIndex
+	codes []string
+}
+
+func newAssigner(areas []Area) *assigner {
+	sorted := append([]Area(nil), areas...)
+	sort.Slice(sorted, func(i, j int) bool {
+		if sorted[i].AreaM2 != sorted[j].AreaM2 {
+			return sorted[i].AreaM2 < sorted[j].AreaM2
+		}
+		return sorted[i].Code < sorted[j].Code
+	})
+	polys := make([]orb.MultiPolygon, len(sorted))
+	codes := make([]string, len(sorted))
+	for i, a := range sorted {
+		polys[i], codes[i] = a.Geometry, a.Code
+	}
+	return &assigner{ix: geo.NewAreaIndex(polys), codes: codes}
+}
+
+func (as *assigner) code(p orb.Point) string {
+	if i := as.ix.Locate(p); i >= 0 {
+		return as.codes[i]
+	}
+	return ""
+}
+
+// AddressSource yields address records; geo.AddressReader is one.
+type AddressSource interface {
+	Next() (geo.AddressRecord, error)
+}
+
+// AddressImportOptions for Service.ImportAddresses.
+type AddressImportOptions struct {
+	// SkipInvalid imports the valid rows and reports the rest; without it
+	// one bad row rejects the whole import.
+	SkipInvalid bool
+	// File names the source in error messages.
+	File string
+}
+
+// AddressImportResult is the summary of an address import.
+type AddressImportResult struct {
+	Read       int // records read, good and bad
+	Imported   int // new addresses
+	Updated    int // known addresses that changed
+	Unchanged  int
+	Unassigned int // addresses of this import outside every area
+	Rejected   geo.InputErrors
+}
+
+const importBatch = 2000
+
+// ImportAddresses reads every record from src, assigns each to its area and
+// stores them all in one transaction: either everything is imported or
+// nothing is. Bad rows make it fail with geo.InputErrors listing them all,
+// unless SkipInvalid, when they are left out and listed in Rejected. A
+// source id that appears twice is a bad row; records without a source id
+// (ids derived from text and position) that repeat count as extra units.
+func (s *Service) ImportAddresses(ctx context.Context, src AddressSource, opt AddressImportOptions) (AddressImportResult, error) {
+	var res AddressImportResult
+	areas, err := s.Store.Areas(ctx, true)
+	if err != nil {
+		return res, err
+	}
+	assign := newAssigner(areas)
+	imp, err := s.Store.BeginAddressImport(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer imp.Rollback()
+
+	seed := maphash.MakeSeed()
+	firstLine := map[uint64]int{} // explicit ids seen, by hash
+	batch := make([]Address, 0, importBatch)
+	for {
+		rec, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var ie *geo.InputError
+		if errors.As(err, &ie) {
+			res.Read++
+			res.Rejected = append(res.Rejected, ie)
+			continue
+		}
+		if err != nil {
+			return res, err // unreadable file: nothing imported
+		}
+		res.Read++
+		if !rec.Derived {
+			h := maphash.String(seed, rec.ID)
+			if line, dup := firstLine[h]; dup {
+				res.Rejected = append(res.Rejected, &geo.InputError{File: opt.File, Line: rec.Line,
+					Reason: fmt.Sprintf("duplicate id %q (first on line %d)", rec.ID, line)})
+				continue
+			}
+			firstLine[h] = rec.Line
+		}
+		a := Address{ID: rec.ID, Text: rec.Text, Point: rec.Point, Units: rec.Units, AreaCode: assign.code(rec.Point)}
+		if a.AreaCode == "" {
+			res.Unassigned++
+		}
+		if batch = append(batch, a); len(batch) == importBatch {
+			if err := imp.Add(ctx, batch); err != nil {
+				return res, err
+			}
+			batch = batch[:0]
+		}
+	}
+	if len(res.Rejected) > 0 && !opt.SkipInvalid {
+		return res, res.Rejected
+	}
+	if res.Read == 0 {
+		return res, geo.InputErrors{{File: opt.File, Reason: "no addresses in the file"}}
+	}
+	if err := imp.Add(ctx, batch); err != nil {
+		return res, err
+	}
+	counts, err := imp.Commit(ctx)
+	if err != nil {
+		return res, fmt.Errorf("import addresses: %w", err)
+	}
+	res.Imported, res.Updated, res.Unchanged = counts.Inserted, counts.Updated, counts.Unchanged
+	return res, nil
+}

@@ -1,0 +1,104 @@
+package pledge
+
+import (
+	"context"
+	"time"
+
+	"github.com/paulmach/orb"
+)
+
+// Store persists and queries the domain. It decides nothing: where a rule
+// must run inside a store transaction (a threshold crossing), the Service
+// passes it in as a function. Every method takes ctx first.
+type Store interface {
+	// Areas lists all areas by code, without geometry unless withGeometry.
+	Areas(ctx context.Context, withGeometry bool) ([]Area, error)
+	// Area returns one area with its geometry, or ENOTFOUND.
+	Area(ctx context.Context, code string) (Area, error)
+	// Unassigned counts addresses outside every area.
+	Unassigned(ctx context.Context) (Unassigned, error)
+	// ImportAreas inserts or updates areas by code in one transaction,
+	// re-assigns every address with assign (which returns an area code or
+	// ""), and refreshes the counters.
+	ImportAreas(ctx context.Context, areas []Area, opt AreaImportOptions, assign func(orb.Point) string) (AreaImportCounts, error)
+	// UpdateArea changes an area's settings (threshold, deadline, status)
+	// by code. ENOTFOUND if it does not exist.
+	UpdateArea(ctx context.Context, a Area) error
+
+	// BeginAddressImport starts an all-or-nothing address import.
+	BeginAddressImport(ctx context.Context) (AddressImport, error)
+	// Address returns one address by source id, or ENOTFOUND.
+	Address(ctx context.Context, id string) (Address, error)
+	// AreaAddresses lists an area's addresses, optionally within bbox,
+	// ordered by id, at most limit. ENOTFOUND if the area does not exist.
+	AreaAddresses(ctx context.Context, code string, bbox *orb.Bound, limit int) ([]Address, error)
+	// SearchAddresses returns addresses whose search key (see SearchKey)
+	// starts with prefix, ordered by key, at most limit.
+	SearchAddresses(ctx context.Context, prefix string, limit int) ([]Address, error)
+
+	// CreatePledge stores p in one transaction with the area's counters.
+	// When p.Unit is 0 it takes the lowest free unit. decide sees the area
+	// with its counters already moved and returns the area's new status and
+	// any event to record; an error from decide aborts everything.
+	// ENOTFOUND if the address does not exist; ECONFLICT if the unit (or,
+	// with p.Unit 0, every unit) is already pledged or the idempotency key
+	// is taken.
+	CreatePledge(ctx context.Context, p *Pledge, decide Decider) error
+	// PledgeByToken returns a pledge by its manage token, or ENOTFOUND.
+	PledgeByToken(ctx context.Context, token string) (Pledge, error)
+	// PledgeByIdempotencyKey returns the pledge made with key, or ENOTFOUND.
+	PledgeByIdempotencyKey(ctx context.Context, key string) (Pledge, error)
+	// WithdrawPledge marks an active pledge withdrawn at time at, erases its
+	// contact details and moves the counters, in one transaction with decide.
+	// ENOTFOUND if no active pledge has the token.
+	WithdrawPledge(ctx context.Context, token string, at time.Time, decide Decider) (Pledge, error)
+
+	// Events lists outbox events in the order recorded.
+	Events(ctx context.Context) ([]Event, error)
+	// Ping reports whether the store is reachable.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Decider is a rule run inside a store transaction on an area whose counters
+// have just changed.
+type Decider func(Area) (Transition, error)
+
+// Transition is what a Decider wants done to the area.
+type Transition struct {
+	Status AreaStatus // new status; "" or the same means no change
+	Event  *Event     // recorded once per Event.Key
+}
+
+// AreaImportOptions controls what an area import overwrites.
+type AreaImportOptions struct {
+	// SetThreshold applies each Area's ThresholdPercent to existing areas
+	// too; new areas always take it.
+	SetThreshold bool
+}
+
+// AreaImportCounts is what an area import changed.
+type AreaImportCounts struct {
+	Created    int
+	Updated    int
+	Reassigned int // addresses whose area changed
+}
+
+// AddressImport is one all-or-nothing address import: nothing is visible
+// until Commit, and Rollback (or a failed Commit) leaves the store as it was.
+type AddressImport interface {
+	// Add stages addresses. An id seen twice in one import adds the units
+	// of the second to the first (the caller rejects explicit duplicates).
+	Add(ctx context.Context, addrs []Address) error
+	// Commit merges the staged addresses by id and refreshes the counters.
+	Commit(ctx context.Context) (AddressImportCounts, error)
+	// Rollback abandons the import; it is a no-op after Commit.
+	Rollback() error
+}
+
+// AddressImportCounts is what the store did with the staged addresses.
+type AddressImportCounts struct {
+	Inserted  int
+	Updated   int
+	Unchanged int
+}
