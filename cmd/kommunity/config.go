@@ -1,0 +1,144 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting, with its default, filled from flags and
+// KOMMUNITY_* environment variables (flags win). Components get copies of
+// the parts they need; nothing reads it globally.
+type Config struct {
+	DB          string // SQLite file of the embedded store
+	DatabaseURL string // PostgreSQL URL; when set it replaces the SQLite store
+
+	Addr         string
+	Demo         bool
+	DemoSeed     uint64
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+	MaxBodyBytes int64
+}
+
+// DefaultConfig is the configuration before flags and environment.
+func DefaultConfig() Config {
+	return Config{
+		DB:           "kommunity.db",
+		Addr:         "127.0.0.1:8080",
+		DemoSeed:     1,
+		ReadTimeout:  15 * time.Second,
+		WriteTimeout: 30 * time.Second,
+		IdleTimeout:  120 * time.Second,
+		MaxBodyBytes: 64 << 10,
+	}
+}
+
+// env reads KOMMUNITY_<NAME>, or <NAME>_FILE's file contents for secrets.
+func env(name string) (string, bool) {
+	key := "KOMMUNITY_" + name
+	if v, ok := os.LookupEnv(key); ok {
+		return v, true
+	}
+	if path, ok := os.LookupEnv(key + "_FILE"); ok {
+		b, err := os.ReadFile(path)
+		if err == nil {
+			return strings.TrimSpace(string(b)), true
+		}
+	}
+	return "", false
+}
+
+// envErr collects bad environment values so they are reported, not ignored.
+type envErr []string
+
+func (c *Config) storeFlags(fs *flag.FlagSet, errs *envErr) {
+	stringVar(fs, &c.DB, "db", "DB", "SQLite `file` of the embedded store", errs)
+	stringVar(fs, &c.DatabaseURL, "database-url", "DATABASE_URL", "PostgreSQL `URL` (postgres://...); replaces the embedded store", errs)
+}
+
+func (c *Config) serveFlags(fs *flag.FlagSet, errs *envErr) {
+	c.storeFlags(fs, errs)
+	stringVar(fs, &c.Addr, "addr", "ADDR", "listen `address`", errs)
+	boolVar(fs, &c.Demo, "demo", "DEMO", "fill an empty store with a generated demo municipality", errs)
+	uint64Var(fs, &c.DemoSeed, "demo-seed", "DEMO_SEED", "seed of the demo generator", errs)
+	durationVar(fs, &c.ReadTimeout, "read-timeout", "READ_TIMEOUT", "HTTP read timeout", errs)
+	durationVar(fs, &c.WriteTimeout, "write-timeout", "WRITE_TIMEOUT", "HTTP write timeout", errs)
+	durationVar(fs, &c.IdleTimeout, "idle-timeout", "IDLE_TIMEOUT", "HTTP keep-alive idle timeout", errs)
+	int64Var(fs, &c.MaxBodyBytes, "max-body-bytes", "MAX_BODY_BYTES", "largest request body", errs)
+}
+
+func stringVar(fs *flag.FlagSet, p *string, name, envName, usage string, _ *envErr) {
+	if v, ok := env(envName); ok {
+		*p = v
+	}
+	fs.StringVar(p, name, *p, usage+" (env KOMMUNITY_"+envName+")")
+}
+
+func boolVar(fs *flag.FlagSet, p *bool, name, envName, usage string, errs *envErr) {
+	if v, ok := env(envName); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			*errs = append(*errs, fmt.Sprintf("KOMMUNITY_%s=%q: want true or false", envName, v))
+		}
+		*p = b
+	}
+	fs.BoolVar(p, name, *p, usage+" (env KOMMUNITY_"+envName+")")
+}
+
+func uint64Var(fs *flag.FlagSet, p *uint64, name, envName, usage string, errs *envErr) {
+	if v, ok := env(envName); ok {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			*errs = append(*errs, fmt.Sprintf("KOMMUNITY_%s=%q: want a whole number", envName, v))
+		}
+		*p = n
+	}
+	fs.Uint64Var(p, name, *p, usage+" (env KOMMUNITY_"+envName+")")
+}
+
+func int64Var(fs *flag.FlagSet, p *int64, name, envName, usage string, errs *envErr) {
+	if v, ok := env(envName); ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			*errs = append(*errs, fmt.Sprintf("KOMMUNITY_%s=%q: want a whole number", envName, v))
+		}
+		*p = n
+	}
+	fs.Int64Var(p, name, *p, usage+" (env KOMMUNITY_"+envName+")")
+}
+
+func durationVar(fs *flag.FlagSet, p *time.Duration, name, envName, usage string, errs *envErr) {
+	if v, ok := env(envName); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			*errs = append(*errs, fmt.Sprintf("KOMMUNITY_%s=%q: want a duration such as 30s", envName, v))
+		}
+		*p = d
+	}
+	fs.DurationVar(p, name, *p, usage+" (env KOMMUNITY_"+envName+")")
+}
+
+// parseArgs parses flags anywhere among the arguments ("import addresses
+// FILE --db x" works as well as "--db x FILE") and returns the positionals.
+func parseArgs(fs *flag.FlagSet, args []string, errs envErr) ([]string, error) {
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+	"unicode/utf8"
+
+	"github.com/kommunity/kommunity/geo"
+	"github.com/kommunity/kommunity/pledge"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+func runImportAreas(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig()
+	var errs envErr
+	fs := newFlagSet("import areas", stderr)
+	cfg.storeFlags(fs, &errs)
+	idProp := fs.String("id-prop", "", "feature property holding the area code (default: the feature id, then \"code\" or \"id\")")
+	nameProp := fs.String("name-prop", "", "feature property holding the area name (default \"name\")")
+	threshold := fs.Float64("threshold", -1, "take-up threshold `percent` (default 50 for new areas; given, it applies to existing areas too)")
+	crsFlag := fs.String("crs", "", "coordinate reference system of the file, e.g. EPSG:25832 (default: the file's crs member, else EPSG:4326)")
+	pos, err := parseArgs(fs, args, errs)
+	if err != nil {
+		return usageError{err}
+	}
+	if len(pos) != 1 {
+		return usageError{errors.New("want exactly one FILE")}
+	}
+	opt := geo.AreaReadOptions{IDProp: *idProp, NameProp: *nameProp}
+	if *crsFlag != "" {
+		if opt.CRS, err = geo.ParseCRS(*crsFlag); err != nil {
+			return usageError{err}
+		}
+	}
+	var imp pledge.AreaImport
+	if *threshold != -1 {
+		imp.ThresholdPercent = threshold
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	name := filepath.Base(pos[0])
+	areas, warns, err := geo.ReadAreas(progressReader(f, "reading "+name, stderr), name, opt)
+	for _, w := range warns {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	if err != nil {
+		return importRejected(err)
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	res, err := pledge.NewService(st).ImportAreas(ctx, areas, imp)
+	if err != nil {
+		return importRejected(err)
+	}
+	fmt.Fprintf(stdout, "%s: read %d areas, created %d, updated %d; %d addresses re-assigned; unassigned %d addresses (%d units)\n",
+		name, res.Read, res.Created, res.Updated, res.Reassigned, res.Unassigned.Addresses, res.Unassigned.Units)
+	return nil
+}
+
+func runImportAddresses(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig()
+	var errs envErr
+	fs := newFlagSet("import addresses", stderr)
+	cfg.storeFlags(fs, &errs)
+	format := fs.String("format", "csv", "file format: dawa, csv or geojson")
+	idCol := fs.String("id-col", "", "column (property) with the source id (default \"id\" if present, else ids derived from text and position)")
+	xCol := fs.String("x-col", "", "column with longitude/easting (default lon, longitude, x)")
+	yCol := fs.String("y-col", "", "column with latitude/northing (default lat, latitude, y)")
+	textCol := fs.String("text-col", "", "column(s) for the address text: \"street,number\" or a template \"{street} {number}, {postcode} {city}\"")
+	unitsCol := fs.String("units-col", "", "column with the number of units (default \"units\" if present, else 1)")
+	crsFlag := fs.String("crs", "", "coordinate reference system, e.g. EPSG:25832 (default EPSG:4326; dawa: its EPSG:25832 columns)")
+	delim := fs.String("delimiter", "", "field delimiter (default: detected from the header; \\t for tab)")
+	unitsFile := fs.String("units", "", "dawa: unit `file` (Enhedsadresse.CSV) giving the units per address")
+	streetsFile := fs.String("streets", "", "dawa: street-name `file` (Vejnavn.CSV) for address texts")
+	skip := fs.Bool("skip-invalid", false, "import the valid rows and report the rest (default: any bad row rejects the import)")
+	pos, err := parseArgs(fs, args, errs)
+	if err != nil {
+		return usageError{err}
+	}
+	if len(pos) != 1 {
+		return usageError{errors.New("want exactly one FILE")}
+	}
+	opt := geo.AddressReadOptions{Format: *format, IDCol: *idCol, XCol: *xCol, YCol: *yCol, UnitsCol: *unitsCol, Text: *textCol}
+	if *crsFlag != "" {
+		if opt.CRS, err = geo.ParseCRS(*crsFlag); err != nil {
+			return usageError{err}
+		}
+	}
+	if *delim != "" {
+		d := *delim
+		if d == `\t` || d == "tab" {
+			d = "\t"
+		}
+		r, size := utf8.DecodeRuneInString(d)
+		if size != len(d) {
+			return usageError{fmt.Errorf("--delimiter must be one character, not %q", *delim)}
+		}
+		opt.Delimiter = r
+	}
+	for _, side := range []struct {
+		path string
+		r    *io.Reader
+		name *string
+	}{{*unitsFile, &opt.Units, &opt.UnitsName}, {*streetsFile, &opt.Streets, &opt.StreetsName}} {
+		if side.path == "" {
+			continue
+		}
+		if *format != geo.FormatDAWA {
+			return usageError{errors.New("--units and --streets go with --format dawa")}
+		}
+		sf, err := os.Open(side.path)
+		if err != nil {
+			return err
+		}
+		defer sf.Close()
+		*side.r, *side.name = sf, filepath.Base(side.path)
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	name := filepath.Base(pos[0])
+	rd, err := geo.NewAddressReader(progressReader(f, "importing "+name, stderr), name, opt)
+	if err != nil {
+		return importRejected(err)
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	start := time.Now()
+	res, err := pledge.NewService(st).ImportAddresses(ctx, rd, pledge.AddressImportOptions{SkipInvalid: *skip, File: name})
+	for _, w := range rd.Warnings() {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	if err != nil {
+		return importRejected(err)
+	}
+	if len(res.Rejected) > 0 {
+		fmt.Fprintf(stderr, "rejected rows:\n%s\n", res.Rejected)
+	}
+	fmt.Fprintf(stdout, "%s: read %d, imported %d, updated %d, unchanged %d, unassigned %d, rejected %d (%.1fs)\n",
+		name, res.Read, res.Imported, res.Updated, res.Unchanged, res.Unassigned, len(res.Rejected), time.Since(start).Seconds())
+	return nil
+}
+
+// importRejected explains that nothing changed, then what was wrong.
+func importRejected(err error) error {
+	if geo.IsInputError(err) {
+		var ies geo.InputErrors
+		n := 1
+		if errors.As(err, &ies) {
+			n = len(ies)
+		}
+		return fmt.Errorf("import rejected, nothing was changed (%d problem(s); --skip-invalid imports the valid rows):\n%w", n, err)
+	}
+	return err
+}
+
+// progressReader shows a progress bar of bytes read when stderr is a
+// terminal; elsewhere (pipes, CI logs) it stays quiet.
+func progressReader(f *os.File, desc string, stderr io.Writer) io.Reader {
+	w, ok := stderr.(*os.File)
+	if !ok || !term.IsTerminal(int(w.Fd())) {
+		return f
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return f
+	}
+	bar := progressbar.NewOptions64(st.Size(),
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	r := progressbar.NewReader(f, bar)
+	return &r
+}

@@ -1,0 +1,117 @@
+// Command kommunity runs the kommunity service and its tools:
+//
+//	kommunity serve [--demo] [--addr 127.0.0.1:8080] [--db kommunity.db]
+//	kommunity import areas [flags] FILE
+//	kommunity import addresses [flags] FILE
+//	kommunity areas [--json]
+//
+// This is the only package that knows which store is used.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/kommunity/kommunity/data/sqlite"
+	"github.com/kommunity/kommunity/pledge"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `kommunity: broadband demand aggregation
+
+Usage:
+  kommunity serve [--demo] [--addr ADDR] [--db FILE]     run the web service
+  kommunity import areas [flags] FILE                    import area polygons (GeoJSON)
+  kommunity import addresses [flags] FILE                import address points (DAWA, CSV, GeoJSON)
+  kommunity areas [--json] [--db FILE]                   list areas and their progress
+
+Run "kommunity COMMAND -h" for a command's flags.
+`
+
+// Run runs one command and returns the process exit code: 0 on success, 1 on
+// failure, 2 on bad usage.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = runServe(ctx, args[1:], stdout, stderr)
+	case "import":
+		if len(args) < 2 {
+			fmt.Fprint(stderr, "usage: kommunity import areas|addresses [flags] FILE\n")
+			return 2
+		}
+		switch args[1] {
+		case "areas":
+			err = runImportAreas(ctx, args[2:], stdout, stderr)
+		case "addresses":
+			err = runImportAddresses(ctx, args[2:], stdout, stderr)
+		default:
+			fmt.Fprintf(stderr, "kommunity import: unknown kind %q: want areas or addresses\n", args[1])
+			return 2
+		}
+	case "areas":
+		err = runAreas(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "kommunity: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "kommunity %s: %v\n", args[0], err)
+		return 2
+	}
+	fmt.Fprintf(stderr, "kommunity %s: %s\n", args[0], userMessage(err))
+	return 1
+}
+
+// usageError is a mistake in the command line.
+type usageError struct{ error }
+
+// userMessage is what a command-line user sees of an error: the message of
+// a pledge.Error, or the wrapped text of anything else (the user runs the
+// tool on their own data, so the detail helps and leaks nothing).
+func userMessage(err error) string {
+	var pe *pledge.Error
+	if errors.As(err, &pe) {
+		return pe.Message
+	}
+	return err.Error()
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("kommunity "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// openStore opens the store the configuration names.
+func openStore(ctx context.Context, cfg Config) (pledge.Store, error) {
+	if cfg.DatabaseURL != "" {
+		return nil, usageError{errors.New("the PostgreSQL store is not available in this build; use --db")}
+	}
+	return sqlite.Open(ctx, cfg.DB)
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/kommunity/kommunity/data/demo"
+	"github.com/kommunity/kommunity/geo"
+	"github.com/kommunity/kommunity/pledge"
+	"github.com/kommunity/kommunity/web"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig()
+	var errs envErr
+	fs := newFlagSet("serve", stderr)
+	cfg.serveFlags(fs, &errs)
+	pos, err := parseArgs(fs, args, errs)
+	if err != nil {
+		return usageError{err}
+	}
+	if len(pos) > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := pledge.NewService(st)
+	if cfg.Demo {
+		if err := seedDemo(ctx, svc, cfg.DemoSeed, log); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
+	srv := &http.Server{
+		Handler:           web.NewServer(svc, web.Config{MaxBodyBytes: cfg.MaxBodyBytes}, log),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "kommunity listening on http://%s\n", ln.Addr())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// seedDemo fills an empty store with the generated municipality, through the
+// same service rules as real data. A store with areas is left alone, so
+// starting again never duplicates anything.
+func seedDemo(ctx context.Context, svc *pledge.Service, seed uint64, log *slog.Logger) error {
+	areas, err := svc.Store.Areas(ctx, false)
+	if err != nil {
+		return err
+	}
+	if len(areas) > 0 {
+		log.Info("demo: store already has data; not generating", "areas", len(areas))
+		return nil
+	}
+	m := demo.Generate(demo.Config{Seed: seed})
+	if _, err := svc.ImportAreas(ctx, m.Areas, pledge.AreaImport{}); err != nil {
+		return err
+	}
+	if _, err := svc.ImportAddresses(ctx, &recordSource{recs: m.Addresses}, pledge.AddressImportOptions{File: "demo"}); err != nil {
+		return err
+	}
+	// Deadlines a few months out, different per area, so progress pages
+	// have something to count down.
+	now := svc.Now()
+	for i, a := range m.Areas {
+		area, err := svc.Store.Area(ctx, a.Code)
+		if err != nil {
+			return err
+		}
+		d := time.Date(now.Year(), now.Month(), now.Day(), 23, 59, 0, 0, time.UTC).AddDate(0, 2+i%4, 0)
+		area.Deadline = &d
+		if err := svc.Store.UpdateArea(ctx, area); err != nil {
+			return err
+		}
+	}
+	for _, p := range m.Pledges {
+		req := pledge.PledgeRequest{AddressID: p.AddressID, Unit: p.Unit, Name: p.Name, Email: p.Email, Phone: p.Phone, Consent: true}
+		if _, _, err := svc.CreatePledge(ctx, req, ""); err != nil {
+			return fmt.Errorf("pledge for %s: %w", p.AddressID, err)
+		}
+	}
+	log.Info("demo: generated", "areas", len(m.Areas), "addresses", len(m.Addresses), "pledges", len(m.Pledges))
+	return nil
+}
+
+// recordSource feeds in-memory records to an import.
+type recordSource struct {
+	recs []geo.AddressRecord
+}
+
+func (s *recordSource) Next() (geo.AddressRecord, error) {
+	if len(s.recs) == 0 {
+		return geo.AddressRecord{}, io.EOF
+	}
+	r := s.recs[0]
+	s.recs = s.recs[1:]
+	return r, nil
+}

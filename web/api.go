@@ -1,0 +1,262 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/kommunity/kommunity/pledge"
+	"github.com/paulmach/orb"
+)
+
+// AreaJSON is an area as the API and `kommunity areas --json` show it.
+// take_up is pledged_units / units (0-1); threshold_percent is a percent.
+type AreaJSON struct {
+	Code             string     `json:"code"`
+	Name             string     `json:"name"`
+	Addresses        int        `json:"addresses"`
+	Units            int        `json:"units"`
+	PledgedUnits     int        `json:"pledged_units"`
+	TakeUp           float64    `json:"take_up"`
+	ThresholdPercent float64    `json:"threshold_percent"`
+	ThresholdUnits   int        `json:"threshold_units"`
+	Status           string     `json:"status"`
+	Deadline         *time.Time `json:"deadline"`
+	DaysLeft         *int       `json:"days_left,omitempty"`
+}
+
+// UnassignedJSON counts addresses outside every area.
+type UnassignedJSON struct {
+	Addresses int `json:"addresses"`
+	Units     int `json:"units"`
+}
+
+// AreasJSON is the list of areas with the unassigned counts.
+type AreasJSON struct {
+	Areas      []AreaJSON     `json:"areas"`
+	Unassigned UnassignedJSON `json:"unassigned"`
+}
+
+// NewAreaJSON converts an area; now gives days left to the deadline.
+func NewAreaJSON(a pledge.Area, now time.Time) AreaJSON {
+	j := AreaJSON{
+		Code: a.Code, Name: a.Name, Addresses: a.Addresses, Units: a.Units, PledgedUnits: a.PledgedUnits,
+		TakeUp: math.Round(a.TakeUp()*1e4) / 1e4, ThresholdPercent: a.ThresholdPercent, ThresholdUnits: a.ThresholdUnits,
+		Status: string(a.Status), Deadline: a.Deadline,
+	}
+	if a.Deadline != nil {
+		d := int(math.Ceil(a.Deadline.Sub(now).Hours() / 24))
+		j.DaysLeft = &d
+	}
+	return j
+}
+
+// NewAreasJSON converts a list of areas.
+func NewAreasJSON(areas []pledge.Area, u pledge.Unassigned, now time.Time) AreasJSON {
+	out := AreasJSON{Areas: make([]AreaJSON, len(areas)), Unassigned: UnassignedJSON{u.Addresses, u.Units}}
+	for i, a := range areas {
+		out.Areas[i] = NewAreaJSON(a, now)
+	}
+	return out
+}
+
+// addressJSON is a public view of an address: no personal data, only counts.
+type addressJSON struct {
+	AddressID    string  `json:"address_id"`
+	Text         string  `json:"text"`
+	Lon          float64 `json:"lon"`
+	Lat          float64 `json:"lat"`
+	Units        int     `json:"units"`
+	PledgedUnits int     `json:"pledged_units"`
+	AreaCode     *string `json:"area_code"`
+}
+
+func newAddressesJSON(as []pledge.Address) []addressJSON {
+	out := make([]addressJSON, len(as))
+	for i, a := range as {
+		out[i] = addressJSON{AddressID: a.ID, Text: a.Text, Lon: a.Point[0], Lat: a.Point[1], Units: a.Units, PledgedUnits: a.PledgedUnits}
+		if a.AreaCode != "" {
+			code := a.AreaCode
+			out[i].AreaCode = &code
+		}
+	}
+	return out
+}
+
+// pledgeJSON is the resident's own view of their pledge, with contact details.
+type pledgeJSON struct {
+	Token     string    `json:"token"`
+	ManageURL string    `json:"manage_url"`
+	AddressID string    `json:"address_id"`
+	AreaCode  string    `json:"area_code"`
+	Unit      int       `json:"unit"`
+	Name      string    `json:"name"`
+	Email     string    `json:"email"`
+	Phone     string    `json:"phone"`
+	Consent   bool      `json:"consent"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func newPledgeJSON(p pledge.Pledge) pledgeJSON {
+	return pledgeJSON{
+		Token: p.Token, ManageURL: "/p/" + p.Token, AddressID: p.AddressID, AreaCode: p.AreaCode, Unit: p.Unit,
+		Name: p.Name, Email: p.Email, Phone: p.Phone, Consent: p.Consent, Status: string(p.Status),
+		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+	}
+}
+
+func (s *Server) now() time.Time {
+	if s.svc.Now != nil {
+		return s.svc.Now()
+	}
+	return time.Now()
+}
+
+func (s *Server) health(c *gin.Context) {
+	if err := s.svc.Store.Ping(c.Request.Context()); err != nil {
+		s.log.Warn("health: store unreachable", "err", err)
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "store": "unreachable"})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ok", "store": "ok"})
+}
+
+func (s *Server) listAreas(c *gin.Context) {
+	areas, u, err := s.svc.Areas(c.Request.Context())
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, NewAreasJSON(areas, u, s.now()))
+}
+
+func (s *Server) getArea(c *gin.Context) {
+	a, err := s.svc.Area(c.Request.Context(), c.Param("code"))
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, NewAreaJSON(a, s.now()))
+}
+
+// parseBBox reads "min_lon,min_lat,max_lon,max_lat".
+func parseBBox(s string) (*orb.Bound, error) {
+	if s == "" {
+		return nil, nil
+	}
+	parts := strings.Split(s, ",")
+	if len(parts) != 4 {
+		return nil, pledge.FieldError("bbox", "want min_lon,min_lat,max_lon,max_lat")
+	}
+	var v [4]float64
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, pledge.FieldError("bbox", "%q is not a number", p)
+		}
+		v[i] = f
+	}
+	if v[0] < -180 || v[2] > 180 || v[1] < -90 || v[3] > 90 {
+		return nil, pledge.FieldError("bbox", "out of longitude/latitude range")
+	}
+	return &orb.Bound{Min: orb.Point{v[0], v[1]}, Max: orb.Point{v[2], v[3]}}, nil
+}
+
+func (s *Server) areaAddresses(c *gin.Context) {
+	bbox, err := parseBBox(c.Query("bbox"))
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	limit, _ := strconv.Atoi(c.Query("limit"))
+	as, err := s.svc.AreaAddresses(c.Request.Context(), c.Param("code"), bbox, limit)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"addresses": newAddressesJSON(as)})
+}
+
+func (s *Server) searchAddresses(c *gin.Context) {
+	limit, _ := strconv.Atoi(c.Query("limit"))
+	as, err := s.svc.SearchAddresses(c.Request.Context(), c.Query("q"), limit)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"addresses": newAddressesJSON(as)})
+}
+
+type pledgeInput struct {
+	AddressID string `json:"address_id"`
+	Unit      int    `json:"unit"`
+	Name      string `json:"name"`
+	Email     string `json:"email"`
+	Phone     string `json:"phone"`
+	Consent   bool   `json:"consent"`
+}
+
+// decodeJSON reads a JSON body into v with errors a client can act on.
+func decodeJSON(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &mbe):
+			return pledge.Errorf(pledge.EINVALID, "request body larger than %d bytes", mbe.Limit)
+		case errors.As(err, &te):
+			return pledge.FieldError(te.Field, "must be a %s", te.Type.String())
+		case errors.Is(err, io.EOF):
+			return pledge.Errorf(pledge.EINVALID, "empty request body: send a JSON object")
+		}
+		return pledge.Errorf(pledge.EINVALID, "request body is not valid JSON")
+	}
+	return nil
+}
+
+func (s *Server) createPledge(c *gin.Context) {
+	var in pledgeInput
+	if err := decodeJSON(c.Request.Body, &in); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	p, replayed, err := s.svc.CreatePledge(c.Request.Context(), pledge.PledgeRequest(in), c.GetHeader("Idempotency-Key"))
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	if replayed {
+		c.Header("Idempotent-Replayed", "true")
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusCreated, newPledgeJSON(p))
+}
+
+func (s *Server) getPledge(c *gin.Context) {
+	p, err := s.svc.Pledge(c.Request.Context(), c.Param("token"))
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, newPledgeJSON(p))
+}
+
+func (s *Server) withdrawPledge(c *gin.Context) {
+	p, err := s.svc.WithdrawPledge(c.Request.Context(), c.Param("token"))
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, newPledgeJSON(p))
+}
