@@ -275,12 +275,14 @@ func ToLonLat(x, y float64, crs *CRS) (orb.Point, error) {
 	}
 	if lon < -180 || lon > 180 || lat < -90 || lat > 90 || math.IsNaN(lon) || math.IsNaN(lat) {
 		if crs.Geographic() {
-			return orb.Point{}, fmt.Errorf("longitude/latitude %g %g out of range (projected coordinates? give the CRS)", x, y)
+			return orb.Point{}, fmt.Errorf("longitude/latitude %s %s out of range (projected coordinates? give the CRS)", num(x), num(y))
 		}
-		return orb.Point{}, fmt.Errorf("%g %g is outside %s", x, y, crs)
+		return orb.Point{}, fmt.Errorf("%s %s is outside %s", num(x), num(y), crs)
 	}
 	return orb.Point{lon, lat}, nil
 }
+
+func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // selfIntersects reports whether two non-adjacent edges of the ring touch or
 // cross. Edges are swept in order of their minimum x, so typical boundary

@@ -94,8 +94,8 @@ func newGeoJSONAddressReader(r io.Reader, name string, opt AddressReadOptions) (
 			ID         json.RawMessage `json:"id"`
 			Properties map[string]any  `json:"properties"`
 			Geometry   *struct {
-				Type        string    `json:"type"`
-				Coordinates []float64 `json:"coordinates"`
+				Type        string          `json:"type"`
+				Coordinates json.RawMessage `json:"coordinates"`
 			} `json:"geometry"`
 		}
 		if err := json.Unmarshal(raw, &f); err != nil {
@@ -107,10 +107,11 @@ func newGeoJSONAddressReader(r io.Reader, name string, opt AddressReadOptions) (
 		if f.Geometry.Type != "Point" {
 			return AddressRecord{}, fail(n, "geometry.type", fmt.Sprintf("is %q, want Point", f.Geometry.Type))
 		}
-		if len(f.Geometry.Coordinates) < 2 {
-			return AddressRecord{}, fail(n, "geometry.coordinates", "want at least 2 numbers")
+		var pos []float64
+		if err := json.Unmarshal(f.Geometry.Coordinates, &pos); err != nil || len(pos) < 2 {
+			return AddressRecord{}, fail(n, "geometry.coordinates", "want a position of at least 2 numbers")
 		}
-		p, err := ToLonLat(f.Geometry.Coordinates[0], f.Geometry.Coordinates[1], crs)
+		p, err := ToLonLat(pos[0], pos[1], crs)
 		if err != nil {
 			return AddressRecord{}, fail(n, "geometry.coordinates", err.Error())
 		}

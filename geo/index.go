@@ -1,6 +1,9 @@
 package geo
 
 import (
+	"runtime"
+	"sync"
+
 	"github.com/paulmach/orb"
 	"github.com/tidwall/rtree"
 )
@@ -56,4 +59,29 @@ func NaiveLocate(polys []orb.MultiPolygon, p orb.Point) int {
 		}
 	}
 	return -1
+}
+
+// LocateAll locates every point into out (len(out) >= len(points)), using
+// all CPUs: the index is read-only, so workers share it freely.
+func (ix *AreaIndex) LocateAll(points []orb.Point, out []int) {
+	workers := runtime.GOMAXPROCS(0)
+	if len(points) < 4096 || workers == 1 {
+		for i, p := range points {
+			out[i] = ix.Locate(p)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (len(points) + workers - 1) / workers
+	for lo := 0; lo < len(points); lo += chunk {
+		hi := min(lo+chunk, len(points))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				out[i] = ix.Locate(points[i])
+			}
+		}()
+	}
+	wg.Wait()
 }

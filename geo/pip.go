@@ -99,10 +99,25 @@ func (r *ring) crossings(p orb.Point) (odd, onEdge bool) {
 }
 
 // preparedPolygon is a multi-polygon ready for repeated containment tests.
+// A coarse grid over its bounds records, per cell, whether the cell is
+// wholly inside, wholly outside, or touched by an edge; only points in
+// touched cells need the ring test.
 type preparedPolygon struct {
 	bound orb.Bound
 	parts [][]ring // rings per part: outer ring then holes
+	gw    int      // grid cells per side
+	cellW float64
+	cellH float64
+	cells []cellState
 }
+
+type cellState uint8
+
+const (
+	cellEdge cellState = iota // an edge's bounds touch the cell: test the rings
+	cellIn
+	cellOut
+)
 
 func preparePolygon(mp orb.MultiPolygon) preparedPolygon {
 	pp := preparedPolygon{bound: mp.Bound()}
@@ -117,13 +132,85 @@ func preparePolygon(mp orb.MultiPolygon) preparedPolygon {
 			pp.parts = append(pp.parts, rs)
 		}
 	}
+	pp.buildGrid()
 	return pp
 }
 
-// contains applies the even-odd rule over the rings of each part, so holes
+func (pp *preparedPolygon) buildGrid() {
+	edges := 0
+	for _, rs := range pp.parts {
+		for _, r := range rs {
+			edges += len(r.pts) - 1
+		}
+	}
+	w, h := pp.bound.Max[0]-pp.bound.Min[0], pp.bound.Max[1]-pp.bound.Min[1]
+	if edges < 32 || w <= 0 || h <= 0 {
+		return // small polygons test fast enough without a grid
+	}
+	g := max(8, min(128, int(2*math.Sqrt(float64(edges)))))
+	pp.gw, pp.cellW, pp.cellH = g, w/float64(g), h/float64(g)
+	touched := make([]bool, g*g)
+	for _, rs := range pp.parts {
+		for _, r := range rs {
+			for i := 0; i+1 < len(r.pts); i++ {
+				a, b := r.pts[i], r.pts[i+1]
+				x0, y0 := pp.cell(math.Min(a[0], b[0]), math.Min(a[1], b[1]))
+				x1, y1 := pp.cell(math.Max(a[0], b[0]), math.Max(a[1], b[1]))
+				for y := y0; y <= y1; y++ {
+					for x := x0; x <= x1; x++ {
+						touched[y*g+x] = true
+					}
+				}
+			}
+		}
+	}
+	// A cell no edge touches is wholly inside or wholly outside, and its
+	// centre says which. cell() is monotonic, so every point of an edge maps
+	// into the cells of the edge's bounds: no edge can pass unmarked.
+	pp.cells = make([]cellState, g*g)
+	for y := 0; y < g; y++ {
+		for x := 0; x < g; x++ {
+			i := y*g + x
+			if touched[i] {
+				continue // cellEdge
+			}
+			c := orb.Point{pp.bound.Min[0] + (float64(x)+0.5)*pp.cellW, pp.bound.Min[1] + (float64(y)+0.5)*pp.cellH}
+			if pp.ringsContain(c) {
+				pp.cells[i] = cellIn
+			} else {
+				pp.cells[i] = cellOut
+			}
+		}
+	}
+}
+
+func (pp *preparedPolygon) cell(x, y float64) (int, int) {
+	cx := int((x - pp.bound.Min[0]) / pp.cellW)
+	cy := int((y - pp.bound.Min[1]) / pp.cellH)
+	return max(0, min(pp.gw-1, cx)), max(0, min(pp.gw-1, cy))
+}
+
+// contains reports whether p is inside the multi-polygon (boundary included).
+func (pp *preparedPolygon) contains(p orb.Point) bool {
+	if !pp.bound.Contains(p) {
+		return false
+	}
+	if pp.cells != nil {
+		x, y := pp.cell(p[0], p[1])
+		switch pp.cells[y*pp.gw+x] {
+		case cellIn:
+			return true
+		case cellOut:
+			return false
+		}
+	}
+	return pp.ringsContain(p)
+}
+
+// ringsContain applies the even-odd rule over the rings of each part, so holes
 // and self-intersecting rings need no special case; a point is inside when it
 // is inside any part, and boundary points are inside.
-func (pp *preparedPolygon) contains(p orb.Point) bool {
+func (pp *preparedPolygon) ringsContain(p orb.Point) bool {
 	for _, rs := range pp.parts {
 		odd := false
 		for i := range rs {
