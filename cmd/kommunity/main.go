@@ -18,7 +18,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/kommunity/kommunity/data/sqlite"
 	"github.com/kommunity/kommunity/pledge"
 )
 
@@ -36,6 +35,7 @@ Usage:
   kommunity import areas [flags] FILE                    import area polygons (GeoJSON)
   kommunity import addresses [flags] FILE                import address points (DAWA, CSV, GeoJSON)
   kommunity areas [--json] [--db FILE]                   list areas and their progress
+  kommunity migrate [--db FILE | --database-url URL]     apply pending database migrations
 
 Run "kommunity COMMAND -h" for a command's flags.
 `
@@ -67,6 +67,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	case "areas":
 		err = runAreas(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		err = runMigrate(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -106,12 +108,4 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("kommunity "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	return fs
-}
-
-// openStore opens the store the configuration names.
-func openStore(ctx context.Context, cfg Config) (pledge.Store, error) {
-	if cfg.DatabaseURL != "" {
-		return nil, usageError{errors.New("the PostgreSQL store is not available in this build; use --db")}
-	}
-	return sqlite.Open(ctx, cfg.DB)
 }
