@@ -17,8 +17,8 @@ import (
 // It runs in O(n log n): the EMST is a subgraph of the Delaunay
 // triangulation, so Kruskal's algorithm runs over the triangulation's ~3n
 // edges instead of all n² pairs. The triangulation uses exact orientation
-// and in-circle tests (a floating-point filter with an exact big.Int
-// fallback), so grids and other co-circular inputs are handled correctly.
+// and in-circle tests (a floating-point filter with exact fallbacks), so
+// grids, co-circular and nearly collinear inputs are handled correctly.
 // Coordinates must be finite. EMST is safe for concurrent use.
 func EMST(pts []orb.Point) (edges [][2]int, length float64) {
 	edges, length, _ = emst(pts)
@@ -32,26 +32,18 @@ func emst(pts []orb.Point) ([][2]int, float64, bool) {
 	if n < 2 {
 		return nil, 0, true
 	}
-	// Sorting lexicographically finds coincident points, which the
-	// triangulation cannot take, and orders collinear points along their line.
-	order := make([]int32, n)
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortFunc(order, func(a, b int32) int {
-		if c := cmp.Compare(pts[a][0], pts[b][0]); c != 0 {
-			return c
-		}
-		return cmp.Compare(pts[a][1], pts[b][1])
-	})
+	// Coincident points are joined by zero-length edges up front: the
+	// triangulation needs distinct points.
 	edges := make([][2]int, 0, n-1)
 	uniq := make([]int32, 0, n)
-	for _, i := range order {
-		if len(uniq) > 0 && pts[i] == pts[uniq[len(uniq)-1]] {
-			edges = append(edges, [2]int{int(uniq[len(uniq)-1]), int(i)})
+	first := make(map[orb.Point]int32, n)
+	for i, p := range pts {
+		if j, ok := first[p]; ok {
+			edges = append(edges, [2]int{int(j), i})
 			continue
 		}
-		uniq = append(uniq, i)
+		first[p] = int32(i)
+		uniq = append(uniq, int32(i))
 	}
 	m := len(uniq)
 	if m == 1 {
@@ -67,19 +59,36 @@ func emst(pts []orb.Point) ([][2]int, float64, bool) {
 	complete := true
 	if !ok {
 		// Collinear: the lexicographic order is the order along the line.
+		order := make([]int32, m)
+		for k := range order {
+			order[k] = int32(k)
+		}
+		slices.SortFunc(order, func(a, b int32) int {
+			if c := cmp.Compare(up[a][0], up[b][0]); c != 0 {
+				return c
+			}
+			return cmp.Compare(up[a][1], up[b][1])
+		})
 		cand = make([]mstEdge, m-1)
 		for k := 1; k < m; k++ {
-			cand[k-1] = mstEdge{a: int32(k - 1), b: int32(k)}
+			cand[k-1] = mstEdge{a: order[k-1], b: order[k]}
 		}
 	} else {
-		cand = make([]mstEdge, 0, len(tri)/2+m)
+		all := make([]mstEdge, 0, len(tri)/2+m)
+		keys := make([]radixItem, 0, cap(all))
 		for e, a := range tri {
 			if h := half[e]; h < int32(e) { // each undirected edge once; hull edges have h == -1
 				b := tri[nextHalfedge(int32(e))]
-				cand = append(cand, mstEdge{w: dist2(up[a], up[b]), a: a, b: b})
+				w := dist2(up[a], up[b])
+				keys = append(keys, radixItem{key: math.Float64bits(w), v: int32(len(all))})
+				all = append(all, mstEdge{w: w, a: a, b: b})
 			}
 		}
-		slices.SortFunc(cand, func(x, y mstEdge) int { return cmp.Compare(x.w, y.w) })
+		radixSort(keys)
+		cand = make([]mstEdge, len(all))
+		for k, it := range keys {
+			cand[k] = all[it.v]
+		}
 	}
 	uf := newUnionFind(m)
 	var local [][2]int32
@@ -195,12 +204,14 @@ func (uf *unionFind) union(a, b int32) bool {
 }
 
 // triangulate computes the Delaunay triangulation of distinct points with
-// the sweep-hull algorithm of Delaunator (github.com/mapbox/delaunator, ISC):
-// points are added in order of distance from a seed triangle, each one
-// outside the current convex hull, and edges are flipped until locally
-// Delaunay. Triangles are counter-clockwise; half[e] is the opposite
-// half-edge of e or -1 on the hull. ok is false when all points are
-// collinear (there are no triangles).
+// the sweep-hull algorithm popularised by Delaunator
+// (github.com/mapbox/delaunator): points are added in order of distance
+// from a seed triangle, each outside the current convex hull, and edges are
+// flipped until locally Delaunay. Points the sweep finds inside the hull
+// (the float distance order is inexact for nearly collinear inputs) are
+// inserted afterwards by Lawson's method. Triangles are counter-clockwise;
+// half[e] is the opposite half-edge of e or -1 on the hull. ok is false
+// when all points are collinear (there are no triangles).
 func triangulate(p []orb.Point) (tri, half []int32, ok bool) {
 	t := sweepHull(p)
 	if t == nil {
@@ -252,13 +263,11 @@ func sweepHull(p []orb.Point) *dtState {
 	}
 	cc := circumcenter(p[i0], p[i1], p[i2])
 
-	ids := make([]int32, n)
-	dists := make([]float64, n)
-	for i := range ids {
-		ids[i] = int32(i)
-		dists[i] = dist2(cc, p[i])
+	byDist := make([]radixItem, n)
+	for i := range byDist {
+		byDist[i] = radixItem{key: math.Float64bits(dist2(cc, p[i])), v: int32(i)}
 	}
-	slices.SortFunc(ids, func(a, b int32) int { return cmp.Compare(dists[a], dists[b]) })
+	radixSort(byDist)
 
 	maxTri := max(2*n-5, 1)
 	t := &dtState{
@@ -288,7 +297,8 @@ func sweepHull(p []orb.Point) *dtState {
 	t.addTriangle(a0, a1, a2, -1, -1, -1)
 
 	var deferred []int32
-	for _, i := range ids {
+	for _, it := range byDist {
+		i := it.v
 		if i == a0 || i == a1 || i == a2 {
 			continue
 		}
@@ -363,6 +373,14 @@ func sweepHull(p []orb.Point) *dtState {
 		t.hullHash[t.hashKey(x)] = i
 		t.hullHash[t.hashKey(p[e])] = e
 	}
+	// In x order each walk starts next to the previous point, which keeps
+	// walks short when many points were deferred.
+	slices.SortFunc(deferred, func(a, b int32) int {
+		if c := cmp.Compare(p[a][0], p[b][0]); c != 0 {
+			return c
+		}
+		return cmp.Compare(p[a][1], p[b][1])
+	})
 	for _, i := range deferred {
 		t.insertInside(i) // a point it cannot place makes emst fall back to Prim's
 	}
@@ -376,7 +394,7 @@ func sweepHull(p []orb.Point) *dtState {
 func (t *dtState) insertInside(i int32) bool {
 	p := t.p
 	x := p[i]
-	tb := int32(len(t.tri) - 3)
+	tb := t.walkStart - t.walkStart%3
 	var o [3]float64
 	found := false
 	for steps := 0; steps <= len(t.tri) && !found; steps++ {
@@ -427,6 +445,7 @@ func (t *dtState) insertInside(i int32) bool {
 		t.tri[tb+2] = i
 		n1 := t.addTriangle(v1, v2, i, h1, -1, tb+1)
 		n2 := t.addTriangle(v2, v0, i, h2, tb+2, n1+1)
+		t.walkStart = tb
 		t.legalize(tb)
 		t.legalize(n1)
 		t.legalize(n2)
@@ -442,6 +461,7 @@ func (t *dtState) insertInside(i int32) bool {
 	t.tri[tb], t.tri[tb+1], t.tri[tb+2] = a, i, c
 	t.link(tb+2, hCA)
 	t2 := t.addTriangle(i, b, c, -1, hBC, tb+1)
+	t.walkStart = tb
 	if u < 0 {
 		t.half[tb] = -1
 		t.legalize(tb + 2)
@@ -473,6 +493,7 @@ type dtState struct {
 	hullStart                   int32
 	c                           orb.Point
 	edgeStack                   []int32
+	walkStart                   int32 // a triangle near the last inserted point
 }
 
 // hashKey buckets a point by its pseudo-angle around the centre.
@@ -523,16 +544,10 @@ func (t *dtState) legalize(a int32) int32 {
 	var ar int32
 	for {
 		b := t.half[a]
-		//           pl                    pl
-		//          /||\                  /  \
-		//       al/ || \bl            al/    \a
-		//        /  ||  \              /      \
-		//       /  a||b  \    flip    /___ar___\
-		//     p0\   ||   /p1   =>   p0\---bl---/p1
-		//        \  ||  /              \      /
-		//       ar\ || /br             b\    /br
-		//          \||/                  \  /
-		//           pr                    pr
+		// a runs pr->pl in triangle (p0, pr, pl); its twin b runs pl->pr in
+		// (pl, pr, p1). If p1 lies inside the circle of (p0, pr, pl), the
+		// diagonal pr-pl is replaced by p0-p1 and both new outer edges are
+		// checked in turn.
 		a0 := a - a%3
 		ar = a0 + (a+2)%3
 		if b == -1 {
@@ -670,7 +685,77 @@ func exactInts(v ...float64) []*big.Int {
 	return out
 }
 
+// dtOrientExact is the exact sign of the orientation determinant. Within
+// ordinary magnitudes it sums the determinant's 16 exact float64 parts
+// (differences split by two-sum, products by fused multiply-add) as a
+// Shewchuk expansion, without allocating; elsewhere it uses big.Int.
 func dtOrientExact(a, b, c orb.Point) float64 {
+	ok := true
+	for _, x := range [6]float64{a[0], a[1], b[0], b[1], c[0], c[1]} {
+		if ax := math.Abs(x); x != 0 && (ax < 1e-100 || ax > 1e100) {
+			ok = false
+		}
+	}
+	if ok {
+		bx1, bx0 := twoSum(b[0], -a[0])
+		by1, by0 := twoSum(b[1], -a[1])
+		cx1, cx0 := twoSum(c[0], -a[0])
+		cy1, cy0 := twoSum(c[1], -a[1])
+		var terms [16]float64
+		k := 0
+		for _, pq := range [8][2]float64{
+			{bx1, cy1}, {bx1, cy0}, {bx0, cy1}, {bx0, cy0},
+			{-by1, cx1}, {-by1, cx0}, {-by0, cx1}, {-by0, cx0},
+		} {
+			hi := pq[0] * pq[1]
+			terms[k], terms[k+1] = hi, math.FMA(pq[0], pq[1], -hi)
+			k += 2
+		}
+		return expansionSign(terms[:])
+	}
+	return dtOrientBig(a, b, c)
+}
+
+// twoSum returns a+b rounded and its exact rounding error (Knuth).
+func twoSum(a, b float64) (float64, float64) {
+	x := a + b
+	bv := x - a
+	av := x - bv
+	return x, (a - av) + (b - bv)
+}
+
+// expansionSign returns the sign of the exact sum of terms by growing a
+// non-overlapping expansion (Shewchuk's Grow-Expansion with zero
+// elimination); its largest component carries the sign.
+func expansionSign(terms []float64) float64 {
+	var e [32]float64
+	n := 0
+	for _, q := range terms {
+		m := 0
+		for i := range n {
+			var h float64
+			q, h = twoSum(q, e[i])
+			if h != 0 {
+				e[m] = h
+				m++
+			}
+		}
+		if q != 0 {
+			e[m] = q
+			m++
+		}
+		n = m
+	}
+	if n == 0 {
+		return 0
+	}
+	if e[n-1] > 0 {
+		return 1
+	}
+	return -1
+}
+
+func dtOrientBig(a, b, c orb.Point) float64 {
 	v := exactInts(a[0], a[1], b[0], b[1], c[0], c[1])
 	bx := new(big.Int).Sub(v[2], v[0])
 	by := new(big.Int).Sub(v[3], v[1])
@@ -696,4 +781,49 @@ func dtInCircleExact(a, b, c, d orb.Point) float64 {
 	det.Add(det, mul(blift, sub(mul(cdx, ady), mul(adx, cdy))))
 	det.Add(det, mul(clift, sub(mul(adx, bdy), mul(bdx, ady))))
 	return float64(det.Sign())
+}
+
+// radixItem is a sort key with its payload. Keys of non-negative float64s
+// are their bit patterns, which sort in the same order.
+type radixItem struct {
+	key uint64
+	v   int32
+}
+
+// radixSort sorts by key, ascending and stable: an LSD radix sort with
+// 11-bit digits that skips digits all keys share (typically the sign and
+// exponent). It is several times faster than a comparison sort here.
+func radixSort(a []radixItem) {
+	const bits, buckets = 11, 1 << 11
+	const passes = (64 + bits - 1) / bits
+	if len(a) < 2 {
+		return
+	}
+	var count [passes][buckets]int
+	for _, it := range a {
+		for p := range passes {
+			count[p][(it.key>>(p*bits))&(buckets-1)]++
+		}
+	}
+	buf := make([]radixItem, len(a))
+	src, dst := a, buf
+	for p := range passes {
+		c := &count[p]
+		if c[(a[0].key>>(p*bits))&(buckets-1)] == len(a) {
+			continue // every key has this digit
+		}
+		sum := 0
+		for d := range c {
+			c[d], sum = sum, sum+c[d]
+		}
+		for _, it := range src {
+			d := (it.key >> (p * bits)) & (buckets - 1)
+			dst[c[d]] = it
+			c[d]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &a[0] {
+		copy(a, src)
+	}
 }

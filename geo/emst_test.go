@@ -4,10 +4,13 @@ package geo
 // exported.
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/paulmach/orb"
 )
@@ -271,5 +274,63 @@ func TestPredicatesExact(t *testing.T) {
 	}
 	if got := dtOrientExact(orb.Point{0, 0}, orb.Point{1, 0}, orb.Point{0, -1e-300}); got >= 0 {
 		t.Errorf("exact orient of a point 1e-300 below = %g, want < 0", got)
+	}
+	// The allocation-free expansion path agrees with big.Int on triples
+	// that are collinear up to rounding, in UTM-like magnitudes.
+	r := rand.New(rand.NewPCG(5, 6))
+	signs := map[float64]int{}
+	for range 20000 {
+		pt := func() orb.Point {
+			x := 595000 + r.Float64()*10000
+			return orb.Point{x, 6181000 + 0.731*x}
+		}
+		a, b, c := pt(), pt(), pt()
+		if r.IntN(2) == 0 { // exactly collinear on a lattice line, or one unit off
+			dx, dy := float64(r.IntN(1000)), float64(r.IntN(1000))
+			k, m := float64(r.IntN(100)+1), float64(r.IntN(100)+1)
+			b = orb.Point{a[0] + k*dx, a[1] + k*dy}
+			c = orb.Point{a[0] + m*dx, a[1] + m*dy + float64(r.IntN(3)-1)*0x1p-20}
+		}
+		got, want := dtOrientExact(a, b, c), dtOrientBig(a, b, c)
+		if got > 0 {
+			got = 1
+		} else if got < 0 {
+			got = -1
+		}
+		if got != want {
+			t.Fatalf("orient %v %v %v: expansion %g, big.Int %g", a, b, c, got, want)
+		}
+		signs[want]++
+	}
+	if len(signs) != 3 {
+		t.Errorf("signs seen %v, want -1, 0 and 1", signs)
+	}
+}
+
+func TestEMSTNearlyCollinearLarge(t *testing.T) {
+	// Many points on a line up to rounding: the seed circle is huge, so
+	// nearly every point is deferred and inserted by walking.
+	r := rand.New(rand.NewPCG(11, 12))
+	pts := make([]orb.Point, 20_000)
+	for i := range pts {
+		x := r.Float64() * 1e4
+		pts[i] = orb.Point{x, 0.37*x + 5}
+	}
+	start := time.Now()
+	edges, length, complete := emst(pts)
+	t.Logf("%d nearly collinear points in %v", len(pts), time.Since(start))
+	if !complete {
+		t.Fatal("triangulation incomplete: Prim fallback ran")
+	}
+	checkSpanningTree(t, pts, edges, length)
+	// The tree is the chain along the line.
+	s := slices.Clone(pts)
+	slices.SortFunc(s, func(a, b orb.Point) int { return cmp.Compare(a[0], b[0]) })
+	var chain float64
+	for i := 1; i < len(s); i++ {
+		chain += math.Sqrt(dist2(s[i-1], s[i]))
+	}
+	if math.Abs(length-chain) > 1e-9*chain {
+		t.Errorf("EMST %.9f, chain %.9f", length, chain)
 	}
 }

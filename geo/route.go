@@ -82,6 +82,11 @@ func StraightRoute(pop orb.Point, addrs []orb.Point, opt RouteOptions) (RouteEst
 		deg[e[1]]++
 	}
 	var trench float64
+	lines := make([]orb.Point, 0, 2*len(edges)) // one backing array for all edge lines
+	seg := func(a, b orb.Point) orb.LineString {
+		lines = append(lines, a, b)
+		return orb.LineString(lines[len(lines)-2 : len(lines) : len(lines)])
+	}
 	for _, e := range edges {
 		u, v := e[0], e[1]
 		d := math.Sqrt(dist2(xy[u], xy[v]))
@@ -94,12 +99,12 @@ func StraightRoute(pop orb.Point, addrs []orb.Point, opt RouteOptions) (RouteEst
 		}
 		if leaf < 0 {
 			trench += d
-			est.Route = append(est.Route, orb.LineString{ts.pts[u], ts.pts[v]})
+			est.Route = append(est.Route, seg(ts.pts[u], ts.pts[v]))
 			continue
 		}
 		i := ts.owner[leaf]
 		est.DropM[i] = detour * d
-		est.Drops[i] = orb.LineString{ts.pts[leaf], ts.pts[other]}
+		est.Drops[i] = seg(ts.pts[leaf], ts.pts[other])
 	}
 	est.TrenchM = detour * trench
 	est.sumDrops()
