@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/kommunity/kommunity/pledge"
@@ -23,8 +24,18 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A CPU profile of any command, for performance work.
+	if path := os.Getenv("KOMMUNITY_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer f.Close()
+				defer pprof.StopCPUProfile()
+			}
+		}
+	}
 	code := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
+	pprof.StopCPUProfile()
 	os.Exit(code)
 }
 
@@ -35,6 +46,7 @@ Usage:
   kommunity import areas [flags] FILE                    import area polygons (GeoJSON)
   kommunity import addresses [flags] FILE                import address points (DAWA, CSV, GeoJSON)
   kommunity areas [--json] [--db FILE]                   list areas and their progress
+  kommunity demo [--areas N] [--addresses N] [--out DIR]  write a generated municipality as files
   kommunity migrate [--db FILE | --database-url URL]     apply pending database migrations
 
 Run "kommunity COMMAND -h" for a command's flags.
@@ -67,6 +79,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	case "areas":
 		err = runAreas(ctx, args[1:], stdout, stderr)
+	case "demo":
+		err = runDemo(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		err = runMigrate(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":

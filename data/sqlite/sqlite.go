@@ -39,7 +39,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// transaction that reads and then writes fails with SQLITE_BUSY under
 	// concurrency instead of waiting.
 	q.Set("_txlock", "immediate")
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)", "temp_store(MEMORY)"} {
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
 		q.Add("_pragma", p)
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
