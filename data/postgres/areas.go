@@ -1,0 +1,235 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/kommunity/kommunity/pledge"
+	"github.com/paulmach/orb"
+)
+
+const areaColumns = `id, code, name, area_m2, threshold_percent, threshold_units, deadline, status, addresses, units, pledged_units`
+
+func scanArea(row pgx.Row, geom bool) (pledge.Area, error) {
+	var a pledge.Area
+	var deadline *time.Time
+	dest := []any{&a.ID, &a.Code, &a.Name, &a.AreaM2, &a.ThresholdPercent, &a.ThresholdUnits, &deadline, &a.Status, &a.Addresses, &a.Units, &a.PledgedUnits}
+	if geom {
+		dest = append(dest, multiPolygon{&a.Geometry})
+	}
+	if err := row.Scan(dest...); err != nil {
+		return a, formatError(err)
+	}
+	if deadline != nil {
+		t := deadline.UTC()
+		a.Deadline = &t
+	}
+	return a, nil
+}
+
+// Areas lists all areas ordered by code.
+func (s *Store) Areas(ctx context.Context, withGeometry bool) ([]pledge.Area, error) {
+	q := `SELECT ` + areaColumns
+	if withGeometry {
+		q += `, geom`
+	}
+	rows, err := s.pool.Query(ctx, q+` FROM areas ORDER BY code`)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	defer rows.Close()
+	areas := []pledge.Area{}
+	for rows.Next() {
+		a, err := scanArea(rows, withGeometry)
+		if err != nil {
+			return nil, err
+		}
+		areas = append(areas, a)
+	}
+	return areas, formatError(rows.Err())
+}
+
+// Area returns one area with its geometry.
+func (s *Store) Area(ctx context.Context, code string) (pledge.Area, error) {
+	a, err := scanArea(s.pool.QueryRow(ctx, `SELECT `+areaColumns+`, geom FROM areas WHERE code = $1`, code), true)
+	if pledge.ErrorCode(err) == pledge.ENOTFOUND {
+		return a, pledge.Errorf(pledge.ENOTFOUND, "no area with code %q", code)
+	}
+	return a, err
+}
+
+// Unassigned counts addresses outside every area.
+func (s *Store) Unassigned(ctx context.Context) (pledge.Unassigned, error) {
+	var u pledge.Unassigned
+	err := s.pool.QueryRow(ctx, `SELECT count(*), coalesce(sum(units), 0) FROM addresses WHERE area_id IS NULL`).Scan(&u.Addresses, &u.Units)
+	return u, formatError(err)
+}
+
+// UpdateArea changes an area's threshold, deadline and status.
+func (s *Store) UpdateArea(ctx context.Context, a pledge.Area) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE areas SET threshold_percent = $1, threshold_units = $2, deadline = $3, status = $4 WHERE code = $5`,
+		a.ThresholdPercent, a.ThresholdUnits, a.Deadline, string(a.Status), a.Code)
+	if err != nil {
+		return formatError(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return pledge.Errorf(pledge.ENOTFOUND, "no area with code %q", a.Code)
+	}
+	return nil
+}
+
+// ImportAreas upserts areas, re-assigns every address with assign and
+// refreshes the counters, in one transaction that excludes pledges.
+func (s *Store) ImportAreas(ctx context.Context, areas []pledge.Area, opt pledge.AreaImportOptions, assign func(orb.Point) string) (pledge.AreaImportCounts, error) {
+	var c pledge.AreaImportCounts
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := beginBulk(ctx, tx); err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		for _, a := range areas {
+			mp := a.Geometry
+			// xmax = 0 only on a row this statement inserted.
+			b.Queue(`INSERT INTO areas (code, name, geom, area_m2, threshold_percent, threshold_units, deadline, status)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+				ON CONFLICT (code) DO UPDATE SET name = excluded.name, geom = excluded.geom, area_m2 = excluded.area_m2,
+					threshold_percent = CASE WHEN $9 THEN excluded.threshold_percent ELSE areas.threshold_percent END
+				RETURNING xmax = 0`,
+				a.Code, a.Name, multiPolygon{&mp}, a.AreaM2, a.ThresholdPercent, a.ThresholdUnits, a.Deadline, string(a.Status), opt.SetThreshold)
+		}
+		br := tx.SendBatch(ctx, b)
+		for _, a := range areas {
+			var created bool
+			if err := br.QueryRow().Scan(&created); err != nil {
+				br.Close()
+				return fmt.Errorf("area %s: %w", a.Code, formatError(err))
+			}
+			if created {
+				c.Created++
+			} else {
+				c.Updated++
+			}
+		}
+		if err := br.Close(); err != nil {
+			return formatError(err)
+		}
+		n, err := reassign(ctx, tx, assign)
+		c.Reassigned = n
+		if err != nil {
+			return err
+		}
+		return refreshCounters(ctx, tx)
+	})
+	return c, err
+}
+
+// beginBulk prepares an import transaction: it waits for pledges in flight
+// and holds new ones back until commit (see writeLock), and lifts the
+// statement timeout, which is meant for requests, not for bulk work.
+func beginBulk(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+		return formatError(err)
+	}
+	return lockExclusive(ctx, tx)
+}
+
+// reassign streams every address through assign and moves those whose area
+// changed with one UPDATE from a COPY-filled temporary table.
+func reassign(ctx context.Context, tx pgx.Tx, assign func(orb.Point) string) (int, error) {
+	ids := map[string]int64{}
+	rows, err := tx.Query(ctx, `SELECT id, code FROM areas`)
+	if err != nil {
+		return 0, formatError(err)
+	}
+	for rows.Next() {
+		var id int64
+		var code string
+		if err := rows.Scan(&id, &code); err != nil {
+			rows.Close()
+			return 0, formatError(err)
+		}
+		ids[code] = id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, formatError(err)
+	}
+
+	var moves moveSource
+	rows, err = tx.Query(ctx, `SELECT id, ST_X(geom), ST_Y(geom), area_id FROM addresses`)
+	if err != nil {
+		return 0, formatError(err)
+	}
+	for rows.Next() {
+		var id string
+		var p orb.Point
+		var cur *int64
+		if err := rows.Scan(&id, &p[0], &p[1], &cur); err != nil {
+			rows.Close()
+			return 0, formatError(err)
+		}
+		var next *int64
+		if code := assign(p); code != "" {
+			v := ids[code]
+			next = &v
+		}
+		if (cur == nil) != (next == nil) || (cur != nil && *cur != *next) {
+			moves.moves = append(moves.moves, move{id, next})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, formatError(err)
+	}
+	if len(moves.moves) == 0 {
+		return 0, nil
+	}
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE area_moves (id text COLLATE "C" NOT NULL, area_id bigint) ON COMMIT DROP`); err != nil {
+		return 0, formatError(err)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"area_moves"}, []string{"id", "area_id"}, &moves); err != nil {
+		return 0, formatError(err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE addresses ad SET area_id = m.area_id FROM area_moves m WHERE ad.id = m.id`); err != nil {
+		return 0, formatError(err)
+	}
+	return len(moves.moves), nil
+}
+
+type move struct {
+	id   string
+	area *int64
+}
+
+// moveSource feeds moves to COPY without boxing each row up front.
+type moveSource struct {
+	moves []move
+	i     int
+	row   [2]any
+}
+
+func (m *moveSource) Next() bool { m.i++; return m.i <= len(m.moves) }
+func (m *moveSource) Err() error { return nil }
+func (m *moveSource) Values() ([]any, error) {
+	mv := m.moves[m.i-1]
+	m.row[0], m.row[1] = mv.id, mv.area
+	return m.row[:], nil
+}
+
+// refreshCounters recomputes every area's counters from the rows, writing
+// only the areas whose counts differ.
+func refreshCounters(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `UPDATE areas SET addresses = n.addresses, units = n.units, pledged_units = n.pledged_units
+		FROM (
+			SELECT ar.id, coalesce(ad.addresses, 0) AS addresses, coalesce(ad.units, 0) AS units, coalesce(p.pledged, 0) AS pledged_units
+			FROM areas ar
+			LEFT JOIN (SELECT area_id, count(*) AS addresses, sum(units) AS units FROM addresses
+				WHERE area_id IS NOT NULL GROUP BY area_id) ad ON ad.area_id = ar.id
+			LEFT JOIN (SELECT a.area_id, count(*) AS pledged FROM pledges p JOIN addresses a ON a.id = p.address_id
+				WHERE p.status = 'active' AND a.area_id IS NOT NULL GROUP BY a.area_id) p ON p.area_id = ar.id
+		) n
+		WHERE areas.id = n.id AND (areas.addresses, areas.units, areas.pledged_units) IS DISTINCT FROM (n.addresses, n.units, n.pledged_units)`)
+	return formatError(err)
+}

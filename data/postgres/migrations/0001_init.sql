@@ -1,0 +1,66 @@
+-- Text keys use the "C" collation so that ordering and prefix ranges are
+-- by code point, exactly as in the SQLite store, whatever the database's
+-- default collation.
+CREATE EXTENSION IF NOT EXISTS postgis;
+
+-- Areas with their counters, kept in the same transaction as the change
+-- that moves them.
+CREATE TABLE areas (
+	id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	code              text COLLATE "C" NOT NULL UNIQUE,
+	name              text NOT NULL,
+	geom              geometry(MultiPolygon, 4326) NOT NULL,
+	area_m2           double precision NOT NULL,
+	threshold_percent double precision NOT NULL,
+	threshold_units   integer NOT NULL DEFAULT 0,
+	deadline          timestamptz,
+	status            text NOT NULL,
+	addresses         integer NOT NULL DEFAULT 0,
+	units             integer NOT NULL DEFAULT 0,
+	pledged_units     integer NOT NULL DEFAULT 0
+);
+CREATE INDEX areas_geom ON areas USING gist (geom);
+
+-- Access addresses keyed by their source id.
+CREATE TABLE addresses (
+	id         text COLLATE "C" PRIMARY KEY,
+	text       text NOT NULL,
+	search_key text COLLATE "C" NOT NULL,
+	geom       geometry(Point, 4326) NOT NULL,
+	units      integer NOT NULL CHECK (units >= 1),
+	area_id    bigint REFERENCES areas (id)
+);
+CREATE INDEX addresses_geom ON addresses USING gist (geom);
+CREATE INDEX addresses_area ON addresses (area_id, id);
+CREATE INDEX addresses_search ON addresses (search_key, id);
+
+CREATE TABLE pledges (
+	id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	token           text NOT NULL UNIQUE,
+	address_id      text COLLATE "C" NOT NULL REFERENCES addresses (id),
+	unit            integer NOT NULL CHECK (unit >= 1),
+	name            text NOT NULL,
+	email           text NOT NULL,
+	phone           text NOT NULL,
+	consent         boolean NOT NULL,
+	status          text NOT NULL,
+	idempotency_key text UNIQUE,
+	request_hash    text NOT NULL,
+	created_at      timestamptz NOT NULL,
+	updated_at      timestamptz NOT NULL
+);
+-- One active pledge per unit: of concurrent pledges for a unit exactly one
+-- commits, the others fail with a unique violation.
+CREATE UNIQUE INDEX pledges_active_unit ON pledges (address_id, unit) WHERE status = 'active';
+
+-- Facts to deliver at least once (webhooks, e-mail), written in the same
+-- transaction as the change; key makes each fact unique.
+CREATE TABLE outbox (
+	id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	key          text NOT NULL UNIQUE,
+	kind         text NOT NULL,
+	area_code    text NOT NULL,
+	payload      text NOT NULL,
+	created_at   timestamptz NOT NULL,
+	delivered_at timestamptz
+);
