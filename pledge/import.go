@@ -162,9 +162,59 @@ func (s *Service) ImportAddresses(ctx context.Context, src AddressSource, opt Ad
 	}
 	defer imp.Rollback()
 
+	// Reading, parsing and assigning run in one goroutine while the store
+	// writes the previous batch in this one: the two halves take about as
+	// long as each other, and the machine has more than one core.
+	batches := make(chan []Address, 2)
+	readDone := make(chan error, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(batches)
+		readDone <- s.readAddresses(src, opt, assign, &res, batches, stop)
+	}()
+	var addErr error
+	for b := range batches {
+		if addErr == nil {
+			addErr = imp.Add(ctx, b)
+		}
+	}
+	if err := <-readDone; err != nil {
+		return res, err // unreadable file: nothing imported
+	}
+	if addErr != nil {
+		return res, addErr
+	}
+	if len(res.Rejected) > 0 && !opt.SkipInvalid {
+		return res, res.Rejected
+	}
+	if res.Read == 0 {
+		return res, geo.InputErrors{{File: opt.File, Reason: "no addresses in the file"}}
+	}
+	counts, err := imp.Commit(ctx)
+	if err != nil {
+		return res, fmt.Errorf("import addresses: %w", err)
+	}
+	res.Imported, res.Updated, res.Unchanged = counts.Inserted, counts.Updated, counts.Unchanged
+	return res, nil
+}
+
+// readAddresses reads src to the end, sending assigned batches. It fills
+// res's Read, Unassigned and Rejected; the caller reads res only after
+// batches is closed.
+func (s *Service) readAddresses(src AddressSource, opt AddressImportOptions, assign *assigner, res *AddressImportResult, batches chan<- []Address, stop <-chan struct{}) error {
 	seed := maphash.MakeSeed()
 	firstLine := map[uint64]int{} // explicit ids seen, by hash
 	batch := make([]Address, 0, importBatch)
+	send := func() bool {
+		select {
+		case batches <- batch:
+			batch = make([]Address, 0, importBatch)
+			return true
+		case <-stop:
+			return false
+		}
+	}
 	for {
 		rec, err := src.Next()
 		if errors.Is(err, io.EOF) {
@@ -177,7 +227,7 @@ func (s *Service) ImportAddresses(ctx context.Context, src AddressSource, opt Ad
 			continue
 		}
 		if err != nil {
-			return res, err // unreadable file: nothing imported
+			return err
 		}
 		res.Read++
 		if !rec.Derived {
@@ -193,26 +243,12 @@ func (s *Service) ImportAddresses(ctx context.Context, src AddressSource, opt Ad
 		if a.AreaCode == "" {
 			res.Unassigned++
 		}
-		if batch = append(batch, a); len(batch) == importBatch {
-			if err := imp.Add(ctx, batch); err != nil {
-				return res, err
-			}
-			batch = batch[:0]
+		if batch = append(batch, a); len(batch) == importBatch && !send() {
+			return nil
 		}
 	}
-	if len(res.Rejected) > 0 && !opt.SkipInvalid {
-		return res, res.Rejected
+	if len(batch) > 0 {
+		send()
 	}
-	if res.Read == 0 {
-		return res, geo.InputErrors{{File: opt.File, Reason: "no addresses in the file"}}
-	}
-	if err := imp.Add(ctx, batch); err != nil {
-		return res, err
-	}
-	counts, err := imp.Commit(ctx)
-	if err != nil {
-		return res, fmt.Errorf("import addresses: %w", err)
-	}
-	res.Imported, res.Updated, res.Unchanged = counts.Inserted, counts.Updated, counts.Unchanged
-	return res, nil
+	return nil
 }

@@ -12,7 +12,7 @@ import (
 
 // addressSelect reads addresses with their area code and pledged units.
 const addressSelect = `SELECT ad.id, ad.text, ad.lon, ad.lat, ad.units, coalesce(ar.code, ''),
-	(SELECT count(*) FROM pledges p WHERE p.address_id = ad.id AND p.status = 'active')
+	(SELECT count(*) FROM pledges p WHERE p.address_seq = ad.seq AND p.status = 'active')
 	FROM addresses ad LEFT JOIN areas ar ON ar.id = ad.area_id `
 
 func scanAddresses(rows *sql.Rows) ([]pledge.Address, error) {
@@ -75,58 +75,76 @@ func (s *Store) SearchAddresses(ctx context.Context, prefix string, limit int) (
 	return scanAddresses(rows)
 }
 
-// BeginAddressImport opens the import's transaction and its staging table.
-// The transaction holds SQLite's write lock until Commit or Rollback.
+// BeginAddressImport opens the import's transaction, which holds SQLite's
+// write lock until Commit or Rollback. Into an empty table rows are
+// appended directly with the indexes dropped and rebuilt at Commit; into a
+// filled table they are staged and merged with an upsert.
 func (s *Store) BeginAddressImport(ctx context.Context) (pledge.AddressImport, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, formatError(err)
 	}
-	fail := func(err error) (pledge.AddressImport, error) {
+	im := &addressImport{tx: tx, stmts: map[int]*sql.Stmt{}, areaIDs: map[string]int64{},
+		seen: map[[2]uint64]struct{}{}, extra: map[string]int{}, seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	if err := im.begin(ctx); err != nil {
 		tx.Rollback()
 		return nil, formatError(err)
 	}
-	// A bigger page cache for this connection: a million-row merge touches
-	// far more than the default 2 MB of B-tree pages.
-	if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = -65536`); err != nil {
-		return fail(err)
-	}
-	// Staging is appended in file order (cheap); the merge sorts it once by
-	// id, adding up the units of repeated ids.
-	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS import_addresses (
-		id TEXT NOT NULL, text TEXT NOT NULL, search_key TEXT NOT NULL,
-		lon REAL NOT NULL, lat REAL NOT NULL, units INTEGER NOT NULL, area_id INTEGER)`); err != nil {
-		return fail(err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM import_addresses`); err != nil {
-		return fail(err)
-	}
-	areaIDs := map[string]int64{}
-	rows, err := tx.QueryContext(ctx, `SELECT code, id FROM areas`)
-	if err != nil {
-		return fail(err)
-	}
-	for rows.Next() {
-		var code string
-		var id int64
-		if err := rows.Scan(&code, &id); err != nil {
-			rows.Close()
-			return fail(err)
-		}
-		areaIDs[code] = id
-	}
-	rows.Close()
-	return &addressImport{tx: tx, stmts: map[int]*sql.Stmt{}, areaIDs: areaIDs,
-		seen: map[uint64]struct{}{}, seed: maphash.MakeSeed()}, nil
+	return im, nil
 }
 
 type addressImport struct {
 	tx      *sql.Tx
 	stmts   map[int]*sql.Stmt // multi-row inserts by row count
 	areaIDs map[string]int64
-	seen    map[uint64]struct{} // distinct ids staged, by hash
-	seed    maphash.Seed
-	done    bool
+	direct  bool // rows go straight into the empty addresses table
+	// seen holds a 128-bit hash of every id staged, so repeated ids (extra
+	// units of one address) are caught without a query per row.
+	seen  map[[2]uint64]struct{}
+	seeds [2]maphash.Seed
+	extra map[string]int // units of repeated ids, added at Commit
+	done  bool
+}
+
+const addressIndexes = `CREATE UNIQUE INDEX addresses_id ON addresses(id);
+	CREATE INDEX addresses_area ON addresses(area_id, units);
+	CREATE INDEX addresses_search ON addresses(search_key)`
+
+func (im *addressImport) begin(ctx context.Context) error {
+	// A bigger page cache for this connection: a million-row import touches
+	// far more than the default 2 MB of B-tree pages.
+	if _, err := im.tx.ExecContext(ctx, `PRAGMA cache_size = -65536`); err != nil {
+		return err
+	}
+	rows, err := im.tx.QueryContext(ctx, `SELECT code, id FROM areas`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var code string
+		var id int64
+		if err := rows.Scan(&code, &id); err != nil {
+			rows.Close()
+			return err
+		}
+		im.areaIDs[code] = id
+	}
+	rows.Close()
+	var n int
+	if err := im.tx.QueryRowContext(ctx, `SELECT count(*) FROM addresses`).Scan(&n); err != nil {
+		return err
+	}
+	if im.direct = n == 0; im.direct {
+		_, err := im.tx.ExecContext(ctx, `DROP INDEX addresses_id; DROP INDEX addresses_area; DROP INDEX addresses_search`)
+		return err
+	}
+	if _, err := im.tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS import_addresses (
+		id TEXT NOT NULL, text TEXT NOT NULL, search_key TEXT NOT NULL,
+		lon REAL NOT NULL, lat REAL NOT NULL, units INTEGER NOT NULL, area_id INTEGER)`); err != nil {
+		return err
+	}
+	_, err = im.tx.ExecContext(ctx, `DELETE FROM import_addresses`)
+	return err
 }
 
 // rowsPerInsert is how many rows one INSERT carries: multi-row statements
@@ -138,7 +156,11 @@ func (im *addressImport) stmt(ctx context.Context, n int) (*sql.Stmt, error) {
 		return st, nil
 	}
 	var b strings.Builder
-	b.WriteString(`INSERT INTO import_addresses (id, text, search_key, lon, lat, units, area_id) VALUES `)
+	if im.direct {
+		b.WriteString(`INSERT INTO addresses (id, text, search_key, lon, lat, units, area_id) VALUES `)
+	} else {
+		b.WriteString(`INSERT INTO import_addresses (id, text, search_key, lon, lat, units, area_id) VALUES `)
+	}
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteByte(',')
@@ -158,19 +180,30 @@ func (im *addressImport) stmt(ctx context.Context, n int) (*sql.Stmt, error) {
 func (im *addressImport) Add(ctx context.Context, addrs []pledge.Address) error {
 	args := make([]any, 0, rowsPerInsert*7)
 	for len(addrs) > 0 {
-		n := min(len(addrs), rowsPerInsert)
-		st, err := im.stmt(ctx, n)
-		if err != nil {
-			return err
-		}
 		args = args[:0]
-		for _, a := range addrs[:n] {
-			im.seen[maphash.String(im.seed, a.ID)] = struct{}{}
+		n := 0
+		for len(addrs) > 0 && n < rowsPerInsert {
+			a := addrs[0]
+			addrs = addrs[1:]
+			h := [2]uint64{maphash.String(im.seeds[0], a.ID), maphash.String(im.seeds[1], a.ID)}
+			if _, dup := im.seen[h]; dup {
+				im.extra[a.ID] += a.Units
+				continue
+			}
+			im.seen[h] = struct{}{}
 			var area any
 			if id, ok := im.areaIDs[a.AreaCode]; ok {
 				area = id
 			}
 			args = append(args, a.ID, a.Text, pledge.SearchKey(a.Text), a.Point[0], a.Point[1], a.Units, area)
+			n++
+		}
+		if n == 0 {
+			break
+		}
+		st, err := im.stmt(ctx, n)
+		if err != nil {
+			return err
 		}
 		_, err = st.ExecContext(ctx, args...)
 		if n != rowsPerInsert {
@@ -179,34 +212,56 @@ func (im *addressImport) Add(ctx context.Context, addrs []pledge.Address) error 
 		if err != nil {
 			return formatError(err)
 		}
-		addrs = addrs[n:]
 	}
 	return nil
 }
 
 func (im *addressImport) Commit(ctx context.Context) (pledge.AddressImportCounts, error) {
-	var c pledge.AddressImportCounts
 	defer im.Rollback()
-	var before, after, staged int
-	if err := im.tx.QueryRowContext(ctx, `SELECT count(*) FROM addresses`).Scan(&before); err != nil {
-		return c, formatError(err)
+	c, err := im.merge(ctx)
+	if err != nil {
+		return c, err
 	}
-	// Into an empty table, building the indexes afterwards from sorted keys
-	// is several times faster than maintaining them row by row.
-	rebuild := before == 0
-	if rebuild {
-		if _, err := im.tx.ExecContext(ctx, `DROP INDEX addresses_area; DROP INDEX addresses_search`); err != nil {
+	// Repeated ids: their extra units, now that the id index exists.
+	for id, units := range im.extra {
+		if _, err := im.tx.ExecContext(ctx, `UPDATE addresses SET units = units + ? WHERE id = ?`, units, id); err != nil {
 			return c, formatError(err)
 		}
 	}
-	staged = len(im.seen)
-	// One sort by id both merges repeated ids and makes the inserts
-	// sequential in the table's key order. The WHERE on the update leaves
-	// identical rows untouched, so the change count is inserts plus real
-	// updates.
+	if err := refreshCounters(ctx, im.tx); err != nil {
+		return c, err
+	}
+	if err := im.tx.Commit(); err != nil {
+		return c, formatError(err)
+	}
+	im.done = true
+	return c, nil
+}
+
+func (im *addressImport) merge(ctx context.Context) (pledge.AddressImportCounts, error) {
+	var c pledge.AddressImportCounts
+	if im.direct {
+		if _, err := im.tx.ExecContext(ctx, addressIndexes); err != nil {
+			return c, formatError(err)
+		}
+		c.Inserted = len(im.seen)
+		return c, nil
+	}
+	// Repeated ids must be merged before the upsert compares rows.
+	for id, units := range im.extra {
+		if _, err := im.tx.ExecContext(ctx, `UPDATE import_addresses SET units = units + ? WHERE id = ?`, units, id); err != nil {
+			return c, formatError(err)
+		}
+	}
+	im.extra = nil
+	var before, after int
+	if err := im.tx.QueryRowContext(ctx, `SELECT count(*) FROM addresses`).Scan(&before); err != nil {
+		return c, formatError(err)
+	}
+	// The WHERE on the update leaves identical rows untouched, so the
+	// change count is inserts plus real updates.
 	res, err := im.tx.ExecContext(ctx, `INSERT INTO addresses (id, text, search_key, lon, lat, units, area_id)
-		SELECT id, max(text), max(search_key), max(lon), max(lat), sum(units), max(area_id)
-		FROM import_addresses GROUP BY id
+		SELECT id, text, search_key, lon, lat, units, area_id FROM import_addresses WHERE true
 		ON CONFLICT (id) DO UPDATE SET text = excluded.text, search_key = excluded.search_key,
 			lon = excluded.lon, lat = excluded.lat, units = excluded.units, area_id = excluded.area_id
 		WHERE addresses.text IS NOT excluded.text OR addresses.lon IS NOT excluded.lon OR addresses.lat IS NOT excluded.lat
@@ -215,28 +270,15 @@ func (im *addressImport) Commit(ctx context.Context) (pledge.AddressImportCounts
 		return c, formatError(err)
 	}
 	changed, _ := res.RowsAffected()
-	if rebuild {
-		if _, err := im.tx.ExecContext(ctx, `CREATE INDEX addresses_area ON addresses(area_id, units);
-			CREATE INDEX addresses_search ON addresses(search_key)`); err != nil {
-			return c, formatError(err)
-		}
-	}
 	if err := im.tx.QueryRowContext(ctx, `SELECT count(*) FROM addresses`).Scan(&after); err != nil {
 		return c, formatError(err)
 	}
 	c.Inserted = after - before
 	c.Updated = int(changed) - c.Inserted
-	c.Unchanged = staged - int(changed)
-	if err := refreshCounters(ctx, im.tx); err != nil {
-		return c, err
-	}
+	c.Unchanged = len(im.seen) - int(changed)
 	if _, err := im.tx.ExecContext(ctx, `DELETE FROM import_addresses`); err != nil {
 		return c, formatError(err)
 	}
-	if err := im.tx.Commit(); err != nil {
-		return c, formatError(err)
-	}
-	im.done = true
 	return c, nil
 }
 

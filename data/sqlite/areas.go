@@ -196,7 +196,7 @@ func refreshCounters(ctx context.Context, tx *sql.Tx) error {
 	_, err := tx.ExecContext(ctx, `UPDATE areas SET
 		addresses = (SELECT count(*) FROM addresses WHERE area_id = areas.id),
 		units = (SELECT coalesce(sum(units), 0) FROM addresses WHERE area_id = areas.id),
-		pledged_units = (SELECT count(*) FROM pledges p JOIN addresses ad ON ad.id = p.address_id
+		pledged_units = (SELECT count(*) FROM pledges p JOIN addresses ad ON ad.seq = p.address_seq
 			WHERE ad.area_id = areas.id AND p.status = 'active')`)
 	return formatError(err)
 }

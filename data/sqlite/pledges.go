@@ -8,9 +8,9 @@ import (
 	"github.com/kommunity/kommunity/pledge"
 )
 
-const pledgeSelect = `SELECT p.id, p.token, p.address_id, coalesce(ar.code, ''), p.unit, p.name, p.email, p.phone, p.consent, p.status,
+const pledgeSelect = `SELECT p.id, p.token, ad.id, coalesce(ar.code, ''), p.unit, p.name, p.email, p.phone, p.consent, p.status,
 	coalesce(p.idempotency_key, ''), p.request_hash, p.created_at, p.updated_at
-	FROM pledges p JOIN addresses ad ON ad.id = p.address_id LEFT JOIN areas ar ON ar.id = ad.area_id `
+	FROM pledges p JOIN addresses ad ON ad.seq = p.address_seq LEFT JOIN areas ar ON ar.id = ad.area_id `
 
 func scanPledge(row *sql.Row) (pledge.Pledge, error) {
 	var p pledge.Pledge
@@ -42,9 +42,10 @@ func (s *Store) PledgeByIdempotencyKey(ctx context.Context, key string) (pledge.
 // decide, in one immediate transaction.
 func (s *Store) CreatePledge(ctx context.Context, p *pledge.Pledge, decide pledge.Decider) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var seq int64
 		var units int
 		var areaID sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT units, area_id FROM addresses WHERE id = ?`, p.AddressID).Scan(&units, &areaID)
+		err := tx.QueryRowContext(ctx, `SELECT seq, units, area_id FROM addresses WHERE id = ?`, p.AddressID).Scan(&seq, &units, &areaID)
 		if err == sql.ErrNoRows {
 			return pledge.Errorf(pledge.ENOTFOUND, "no address with id %q", p.AddressID)
 		} else if err != nil {
@@ -56,8 +57,8 @@ func (s *Store) CreatePledge(ctx context.Context, p *pledge.Pledge, decide pledg
 		if p.Unit == 0 {
 			// The lowest unit number without an active pledge.
 			err := tx.QueryRowContext(ctx, `WITH RECURSIVE u(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM u WHERE n < ?)
-				SELECT n FROM u WHERE n NOT IN (SELECT unit FROM pledges WHERE address_id = ? AND status = 'active') ORDER BY n LIMIT 1`,
-				units, p.AddressID).Scan(&p.Unit)
+				SELECT n FROM u WHERE n NOT IN (SELECT unit FROM pledges WHERE address_seq = ? AND status = 'active') ORDER BY n LIMIT 1`,
+				units, seq).Scan(&p.Unit)
 			if err == sql.ErrNoRows {
 				return pledge.Errorf(pledge.ECONFLICT, "all %d unit(s) at this address are already pledged", units)
 			} else if err != nil {
@@ -68,9 +69,9 @@ func (s *Store) CreatePledge(ctx context.Context, p *pledge.Pledge, decide pledg
 		if p.IdempotencyKey != "" {
 			key = p.IdempotencyKey
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO pledges (token, address_id, unit, name, email, phone, consent, status, idempotency_key, request_hash, created_at, updated_at)
+		res, err := tx.ExecContext(ctx, `INSERT INTO pledges (token, address_seq, unit, name, email, phone, consent, status, idempotency_key, request_hash, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.Token, p.AddressID, p.Unit, p.Name, p.Email, p.Phone, p.Consent, string(p.Status), key, p.RequestHash,
+			p.Token, seq, p.Unit, p.Name, p.Email, p.Phone, p.Consent, string(p.Status), key, p.RequestHash,
 			formatTime(p.CreatedAt), formatTime(p.UpdatedAt))
 		if err != nil {
 			if pledge.ErrorCode(formatError(err)) == pledge.ECONFLICT {

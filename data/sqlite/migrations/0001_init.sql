@@ -18,23 +18,27 @@ CREATE TABLE areas (
 	pledged_units     INTEGER NOT NULL DEFAULT 0
 );
 
--- Access addresses keyed by their source id.
+-- Access addresses by their source id. A rowid table with a unique index on
+-- id (not WITHOUT ROWID): a first import appends rows and builds the
+-- indexes once from sorted keys, instead of inserting in random key order.
 CREATE TABLE addresses (
-	id         TEXT PRIMARY KEY,
+	seq        INTEGER PRIMARY KEY,
+	id         TEXT NOT NULL,
 	text       TEXT NOT NULL,
 	search_key TEXT NOT NULL,
 	lon        REAL NOT NULL,
 	lat        REAL NOT NULL,
 	units      INTEGER NOT NULL CHECK (units >= 1),
 	area_id    INTEGER REFERENCES areas(id)
-) WITHOUT ROWID;
+);
+CREATE UNIQUE INDEX addresses_id ON addresses(id);
 CREATE INDEX addresses_area ON addresses(area_id, units);
 CREATE INDEX addresses_search ON addresses(search_key);
 
 CREATE TABLE pledges (
 	id              INTEGER PRIMARY KEY,
 	token           TEXT NOT NULL UNIQUE,
-	address_id      TEXT NOT NULL REFERENCES addresses(id),
+	address_seq     INTEGER NOT NULL REFERENCES addresses(seq),
 	unit            INTEGER NOT NULL CHECK (unit >= 1),
 	name            TEXT NOT NULL,
 	email           TEXT NOT NULL,
@@ -47,7 +51,7 @@ CREATE TABLE pledges (
 	updated_at      TEXT NOT NULL
 );
 -- One active pledge per unit.
-CREATE UNIQUE INDEX pledges_active_unit ON pledges(address_id, unit) WHERE status = 'active';
+CREATE UNIQUE INDEX pledges_active_unit ON pledges(address_seq, unit) WHERE status = 'active';
 
 -- Facts to deliver at least once (webhooks, e-mail), written in the same
 -- transaction as the change; key makes each fact unique.
