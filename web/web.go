@@ -1,11 +1,14 @@
-// Package web is the HTTP interface: the gin router, JSON API handlers and
-// middleware. It depends on pledge, never on a store; errors are mapped to
-// statuses in one table (errorStatus) and written in one place (writeError).
+// Package web is the HTTP interface: the gin router, JSON API handlers,
+// the residents' server-rendered pages with their embedded templates and
+// static files, and middleware. It depends on pledge, never on a store;
+// errors are mapped to statuses in one table (errorStatus) and written in
+// one place (writeError for the API, renderError for pages).
 package web
 
 import (
 	"context"
 	"errors"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"time"
@@ -20,17 +23,43 @@ type Config struct {
 	MaxBodyBytes int64
 	// RequestTimeout bounds one request's work (its context).
 	RequestTimeout time.Duration
+
+	// TileURL is the base map's tile URL template ({z}/{x}/{y}, optional
+	// {s}); "" shows the areas on a blank background. The page works
+	// without tiles either way.
+	TileURL string
+	// TileAttribution is HTML shown on the map for the tiles (from the
+	// operator's configuration, so trusted).
+	TileAttribution string
+
+	// PledgeRateLimit is how many pledges one client (IP address) may
+	// send per PledgeRateWindow, through the form and the API together;
+	// 0 means 10, negative means no limit.
+	PledgeRateLimit  int
+	PledgeRateWindow time.Duration
+	// RateLimiter replaces the limiter built from the two above; nil
+	// counts in the store when it can (pledge.RateCounter), else in memory.
+	RateLimiter RateLimiter
+	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
+	// X-Forwarded-For names the client; nil trusts none, so the client is
+	// the connection's peer.
+	TrustedProxies []string
 }
 
 // Server serves the API over a pledge.Service.
 type Server struct {
-	svc    *pledge.Service
-	cfg    Config
-	log    *slog.Logger
-	router *gin.Engine
+	svc         *pledge.Service
+	cfg         Config
+	log         *slog.Logger
+	router      *gin.Engine
+	pages       map[string]*template.Template
+	limiter     RateLimiter
+	crossOrigin *http.CrossOriginProtection
+	tileSource  string // CSP source of the tiles
 }
 
-// NewServer builds the router.
+// NewServer builds the router. It panics if the embedded templates do not
+// parse, which the package's tests catch.
 func NewServer(svc *pledge.Service, cfg Config, log *slog.Logger) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 64 << 10
@@ -38,11 +67,26 @@ func NewServer(svc *pledge.Service, cfg Config, log *slog.Logger) *Server {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 10 * time.Second
 	}
+	if cfg.PledgeRateLimit == 0 {
+		cfg.PledgeRateLimit = 10
+	}
+	if cfg.PledgeRateWindow <= 0 {
+		cfg.PledgeRateWindow = 10 * time.Minute
+	}
 	if log == nil {
 		log = slog.Default()
 	}
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{svc: svc, cfg: cfg, log: log, router: gin.New()}
+	pages, err := parsePages(assetVersion())
+	if err != nil {
+		panic("web: templates: " + err.Error())
+	}
+	s := &Server{svc: svc, cfg: cfg, log: log, router: gin.New(), pages: pages,
+		crossOrigin: http.NewCrossOriginProtection(), tileSource: tileSource(cfg.TileURL)}
+	s.limiter = s.newRateLimiter()
+	if err := s.router.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		panic("web: trusted proxies: " + err.Error())
+	}
 	s.router.Use(s.recoverPanics, s.logRequests, s.limitBody)
 	s.routes()
 	return s
@@ -56,18 +100,28 @@ func (s *Server) routes() {
 	r.GET("/healthz", s.health)
 	api := r.Group("/api")
 	api.GET("/areas", s.listAreas)
+	api.GET("/areas.geojson", s.areasGeoJSON)
 	api.GET("/areas/:code", s.getArea)
 	api.GET("/areas/:code/addresses", s.areaAddresses)
 	api.GET("/addresses", s.searchAddresses)
-	api.POST("/pledges", s.createPledge)
+	api.GET("/addresses/nearest", s.nearestAddress)
+	api.POST("/pledges", s.limitPledgesAPI, s.createPledge)
 	api.GET("/pledges/:token", s.getPledge)
 	api.DELETE("/pledges/:token", s.withdrawPledge)
-	r.NoRoute(func(c *gin.Context) {
-		s.writeError(c, pledge.Errorf(pledge.ENOTFOUND, "no such page"))
-	})
-	r.NoMethod(func(c *gin.Context) {
-		c.JSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed", Message: "method not allowed"}})
-	})
+
+	// Residents' pages. Form posts go through checkForm (CSRF); see csrf.go.
+	r.GET("/", s.home)
+	r.GET("/search", s.search)
+	r.GET("/address", s.addressPage)
+	r.POST("/pledge", s.checkForm, s.postPledge)
+	r.GET("/p/:token", s.manage)
+	r.GET("/p/:token/receipt", s.receipt)
+	r.POST("/p/:token/contact", s.checkForm, s.postContact)
+	r.POST("/p/:token/withdraw", s.checkForm, s.postWithdraw)
+	r.GET("/static/*filepath", s.serveStatic())
+
+	r.NoRoute(s.pageNotFound)
+	r.NoMethod(s.methodNotAllowed)
 	r.HandleMethodNotAllowed = true
 }
 

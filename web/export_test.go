@@ -1,0 +1,8 @@
+package web
+
+// Message returns a catalogue text, for tests in package web_test.
+func Message(lang, key string) string { return newLocale(lang).T(key) }
+
+// KnownFieldMessage reports whether a service validation message has a
+// catalogue text.
+func KnownFieldMessage(msg string) bool { _, ok := fieldErrorKeys[msg]; return ok }

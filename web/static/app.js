@@ -1,0 +1,215 @@
+// kommunity residents' pages: autocomplete, map and price. Plain script, no
+// build step. Every text comes from the page's message catalogue
+// (#messages); the pages work without this script, only less comfortably.
+(function () {
+  'use strict';
+
+  var msgEl = document.getElementById('messages');
+  var M = msgEl ? JSON.parse(msgEl.textContent) : {};
+
+  // fmt fills %s placeholders in order.
+  function fmt(s) {
+    var args = Array.prototype.slice.call(arguments, 1), i = 0;
+    return String(s || '').replace(/%s/g, function () { return i < args.length ? String(args[i++]) : ''; });
+  }
+
+  function int(n) {
+    var s = String(Math.abs(Math.trunc(n))), out = '';
+    for (var i = 0; i < s.length; i++) {
+      if (i > 0 && (s.length - i) % 3 === 0) out += M['num.thousands'];
+      out += s[i];
+    }
+    return (n < 0 ? '-' : '') + out;
+  }
+
+  // money formats øre like the server's Locale.Money: whole kroner when
+  // whole ("4.250 kr.", "DKK 4,250"), else with two decimals.
+  function money(ore) {
+    var neg = ore < 0; ore = Math.abs(Math.round(ore));
+    var s = int(Math.floor(ore / 100)), frac = ore % 100;
+    if (frac) s += M['num.decimal'] + (frac < 10 ? '0' : '') + frac;
+    return fmt(M['num.money'], (neg ? '-' : '') + s);
+  }
+
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    for (var k in attrs) e.setAttribute(k, attrs[k]);
+    if (text != null) e.textContent = text;
+    return e;
+  }
+
+  function addressURL(id) { return '/address?id=' + encodeURIComponent(id); }
+
+  // --- Address search with autocomplete (WAI-ARIA combobox with listbox).
+  function setupSearch() {
+    var input = document.getElementById('q'), list = document.getElementById('q-list');
+    if (!input || !list) return;
+    var status = document.getElementById('q-status');
+    var items = [], active = -1, timer = null, ctrl = null;
+
+    function close() {
+      list.hidden = true; list.textContent = ''; items = []; active = -1;
+      input.setAttribute('aria-expanded', 'false');
+      input.removeAttribute('aria-activedescendant');
+    }
+    function highlight(i) {
+      if (active >= 0 && items[active]) items[active].el.classList.remove('active');
+      active = i;
+      if (i < 0) { input.removeAttribute('aria-activedescendant'); return; }
+      items[i].el.classList.add('active');
+      items[i].el.setAttribute('aria-selected', 'true');
+      input.setAttribute('aria-activedescendant', items[i].el.id);
+      items[i].el.scrollIntoView({ block: 'nearest' });
+    }
+    function choose(i) { if (items[i]) window.location.href = addressURL(items[i].id); }
+    function show(addresses) {
+      list.textContent = ''; items = []; active = -1;
+      if (!addresses.length) {
+        list.appendChild(el('li', { 'class': 'none', role: 'option', 'aria-disabled': 'true', id: 'q-none' }, M['search.none']));
+        if (status) status.textContent = M['search.none'];
+      } else if (status) {
+        status.textContent = '';
+      }
+      addresses.forEach(function (a, i) {
+        var li = el('li', { role: 'option', id: 'q-opt-' + i, 'aria-selected': 'false', 'data-id': a.address_id });
+        li.appendChild(el('span', { 'class': 'text' }, a.text));
+        li.appendChild(el('span', { 'class': 'muted' }, fmt(M['address.pledged_of'], int(a.pledged_units), int(a.units))));
+        li.addEventListener('mousedown', function (ev) { ev.preventDefault(); choose(i); });
+        list.appendChild(li);
+        items.push({ id: a.address_id, el: li });
+      });
+      list.hidden = false;
+      input.setAttribute('aria-expanded', 'true');
+    }
+    function lookup() {
+      var q = input.value.trim();
+      if (q.length < 2) { close(); return; }
+      if (ctrl) ctrl.abort();
+      ctrl = new AbortController();
+      fetch('/api/addresses?limit=8&q=' + encodeURIComponent(q), { signal: ctrl.signal, headers: { Accept: 'application/json' } })
+        .then(function (r) { return r.ok ? r.json() : { addresses: [] }; })
+        .then(function (d) { if (input.value.trim() === q) show(d.addresses || []); })
+        .catch(function () { /* aborted or offline: the form still submits */ });
+    }
+    input.addEventListener('input', function () { clearTimeout(timer); timer = setTimeout(lookup, 120); });
+    input.addEventListener('keydown', function (ev) {
+      if (ev.key === 'ArrowDown' && items.length) {
+        ev.preventDefault();
+        if (active >= 0) items[active].el.setAttribute('aria-selected', 'false');
+        highlight((active + 1) % items.length);
+      } else if (ev.key === 'ArrowUp' && items.length) {
+        ev.preventDefault();
+        if (active >= 0) items[active].el.setAttribute('aria-selected', 'false');
+        highlight(active <= 0 ? items.length - 1 : active - 1);
+      } else if (ev.key === 'Enter' && active >= 0) {
+        ev.preventDefault(); choose(active);
+      } else if (ev.key === 'Escape') {
+        close();
+      }
+    });
+    input.addEventListener('blur', function () { setTimeout(close, 150); });
+  }
+
+  // --- Map: areas coloured by take-up against the threshold; a click finds
+  // the nearest address. Works without tiles: the areas are vector layers.
+  var bandColours = ['#e07a5f', '#f2cc8f', '#81b29a', '#2a7f62'];
+  function bandOf(p) {
+    if (p.threshold_met) return 3;
+    if (!p.threshold_percent) return 0;
+    var r = p.take_up * 100 / p.threshold_percent;
+    return r >= 2 / 3 ? 2 : r >= 1 / 3 ? 1 : 0;
+  }
+  function percent(f) {
+    var s = String(Math.round(f * 1000) / 10).replace('.', M['num.decimal']);
+    return M['num.thousands'] === '.' ? s + ' %' : s + '%';
+  }
+
+  function setupMap() {
+    var box = document.getElementById('map');
+    if (!box) return;
+    if (!window.L) { box.classList.add('failed'); box.textContent = M['map.failed']; return; }
+    var map = L.map(box, { scrollWheelZoom: false });
+    var tiles = box.getAttribute('data-tile-url');
+    if (tiles) {
+      L.tileLayer(tiles, { maxZoom: 19, attribution: box.getAttribute('data-attribution') || '' }).addTo(map);
+    }
+    var lon = parseFloat(box.getAttribute('data-lon')), lat = parseFloat(box.getAttribute('data-lat'));
+    var hasPoint = !isNaN(lon) && !isNaN(lat);
+    if (hasPoint) {
+      map.setView([lat, lon], 16);
+      L.circleMarker([lat, lon], { radius: 8, color: '#1d3557', weight: 3, fillColor: '#ffffff', fillOpacity: 1 }).addTo(map);
+    } else {
+      map.setView([56, 10.5], 7);
+    }
+    fetch('/api/areas.geojson', { headers: { Accept: 'application/geo+json' } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (fc) {
+        var layer = L.geoJSON(fc, {
+          style: function (f) {
+            return { color: '#3d405b', weight: 1.5, fillColor: bandColours[bandOf(f.properties)], fillOpacity: 0.55 };
+          },
+          onEachFeature: function (f, l) {
+            l.bindTooltip(fmt(M['map.area_tooltip'], f.properties.name, percent(f.properties.take_up)), { sticky: true });
+          }
+        }).addTo(map);
+        if (!hasPoint && layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { padding: [8, 8] });
+        box.setAttribute('data-loaded', 'true');
+      })
+      .catch(function () { box.setAttribute('data-loaded', 'failed'); });
+
+    var out = document.getElementById('nearest'), marker = null;
+    map.on('click', function (ev) {
+      if (out) out.textContent = M['map.loading'];
+      fetch('/api/addresses/nearest?lon=' + ev.latlng.lng.toFixed(6) + '&lat=' + ev.latlng.lat.toFixed(6))
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (d) {
+          if (!out) return;
+          out.textContent = '';
+          if (!d) { out.textContent = M['map.none_near']; return; }
+          var a = d.address;
+          out.appendChild(el('span', {}, M['map.nearest'] + ' '));
+          out.appendChild(el('a', { href: addressURL(a.address_id), id: 'nearest-link' }, a.text));
+          out.appendChild(el('span', { 'class': 'muted' }, ' (' + fmt(M['address.pledged_of'], int(a.pledged_units), int(a.units)) + ')'));
+          if (marker) map.removeLayer(marker);
+          marker = L.circleMarker([a.lat, a.lon], { radius: 7, color: '#1d3557', weight: 2, fillColor: '#f1faee', fillOpacity: 1 })
+            .addTo(map).bindPopup(el('a', { href: addressURL(a.address_id) }, a.text)).openPopup();
+        })
+        .catch(function () { if (out) out.textContent = M['map.none_near']; });
+    });
+  }
+
+  // --- Price per household, from the cost model when it exists. Until
+  // then the endpoint answers 404 and nothing is shown.
+  function setupPrice() {
+    var seen = {};
+    document.querySelectorAll('[data-cost-area]').forEach(function (box) {
+      var code = box.getAttribute('data-cost-area');
+      if (!seen[code]) {
+        seen[code] = fetch('/api/areas/' + encodeURIComponent(code) + '/cost/curve', { headers: { Accept: 'application/json' } })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .catch(function () { return null; });
+      }
+      seen[code].then(function (d) {
+        if (!d || !d.current || typeof d.current.household_share !== 'number') return;
+        box.textContent = '';
+        box.appendChild(el('p', { 'class': 'price-now' }, fmt(M['price.now'], money(d.current.household_share))));
+        (d.if_more_join || []).slice(0, 2).forEach(function (m) {
+          var key = m.more_households === 1 ? 'price.more.one' : 'price.more.other';
+          box.appendChild(el('p', { 'class': 'price-more' }, fmt(M[key], int(m.more_households), money(m.household_share))));
+        });
+        box.hidden = false;
+      });
+    });
+  }
+
+  // After a failed post, put the keyboard on the first field to fix.
+  function focusFirstError() {
+    var bad = document.querySelector('[aria-invalid="true"]') || document.getElementById('form-error');
+    if (bad) bad.focus();
+  }
+
+  setupSearch();
+  setupMap();
+  setupPrice();
+  focusFirstError();
+})();
