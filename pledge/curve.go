@@ -144,6 +144,7 @@ type AreaCost struct {
 	POP           orb.Point
 	EligibleUnits int
 	TakeUpPercent float64 // connected households per eligible household, percent
+	Params        CostParams
 	CostSplit
 	// Connected are the connected addresses by id, with their connected
 	// households and drops; Route.DropM follows the same order.
@@ -198,7 +199,7 @@ func (m *CostModel) at(k int) (AreaCost, []int, error) {
 		return AreaCost{}, nil, err
 	}
 	c := AreaCost{
-		AreaCode: m.area.Code, Method: m.method, POP: m.pop, EligibleUnits: m.units,
+		AreaCode: m.area.Code, Method: m.method, POP: m.pop, EligibleUnits: m.units, Params: m.params,
 		CostSplit: split, Connected: conns, Route: est,
 	}
 	if m.units > 0 {
