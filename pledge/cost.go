@@ -55,20 +55,19 @@ type CostParams struct {
 //	fixed           250,000 kr per area (POP cabinet, design, project)
 //	state subsidy    20,000 kr average cap per household
 //	municipal top-up      0 kr (a local political decision)
-//	provider          5,000 kr per connection
+//	provider              0 kr (known only from a provider's bid)
 //	own payment       2,500 kr minimum per household
 //	community fund        0 kr
 //	split             equal
 func DefaultCostParams() CostParams {
 	return CostParams{
-		TrenchPerM:           300_00,
-		DropPerM:             100_00,
-		PerConnection:        12_000_00,
-		Fixed:                250_000_00,
-		StateSubsidyAvgCap:   20_000_00,
-		ProviderContribution: 5_000_00,
-		MinOwnPayment:        2_500_00,
-		Split:                SplitEqual,
+		TrenchPerM:         300_00,
+		DropPerM:           100_00,
+		PerConnection:      12_000_00,
+		Fixed:              250_000_00,
+		StateSubsidyAvgCap: 20_000_00,
+		MinOwnPayment:      2_500_00,
+		Split:              SplitEqual,
 	}
 }
 

@@ -45,7 +45,12 @@ Usage:
   kommunity serve [--demo] [--addr ADDR] [--db FILE]     run the web service
   kommunity import areas [flags] FILE                    import area polygons (GeoJSON)
   kommunity import addresses [flags] FILE                import address points (DAWA, CSV, GeoJSON)
+  kommunity import roads FILE                            import road centrelines (GeoJSON lines) for route estimates
   kommunity areas [--json] [--db FILE]                   list areas and their progress
+  kommunity cost --area CODE [--takeup PCT] [--json]     the area's cost and each household's share
+  kommunity cost curve --area CODE [--json]              the share from the threshold to 100 % take-up
+  kommunity cost set --area CODE [--pop LON,LAT] [--trench-cost KR_PER_M] ...  set cost parameters
+  kommunity route --area CODE [--all-addresses] [--pop LON,LAT] [--detour F] [--json]  estimate the route
   kommunity demo [--areas N] [--addresses N] [--out DIR]  write a generated municipality as files
   kommunity migrate [--db FILE | --database-url URL]     apply pending database migrations
 
@@ -65,7 +70,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runServe(ctx, args[1:], stdout, stderr)
 	case "import":
 		if len(args) < 2 {
-			fmt.Fprint(stderr, "usage: kommunity import areas|addresses [flags] FILE\n")
+			fmt.Fprint(stderr, "usage: kommunity import areas|addresses|roads [flags] FILE\n")
 			return 2
 		}
 		switch args[1] {
@@ -73,12 +78,18 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			err = runImportAreas(ctx, args[2:], stdout, stderr)
 		case "addresses":
 			err = runImportAddresses(ctx, args[2:], stdout, stderr)
+		case "roads":
+			err = runImportRoads(ctx, args[2:], stdout, stderr)
 		default:
-			fmt.Fprintf(stderr, "kommunity import: unknown kind %q: want areas or addresses\n", args[1])
+			fmt.Fprintf(stderr, "kommunity import: unknown kind %q: want areas, addresses or roads\n", args[1])
 			return 2
 		}
 	case "areas":
 		err = runAreas(ctx, args[1:], stdout, stderr)
+	case "cost":
+		err = runCost(ctx, args[1:], stdout, stderr)
+	case "route":
+		err = runRoute(ctx, args[1:], stdout, stderr)
 	case "demo":
 		err = runDemo(ctx, args[1:], stdout, stderr)
 	case "migrate":
