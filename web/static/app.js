@@ -62,8 +62,12 @@
       items[i].el.scrollIntoView({ block: 'nearest' });
     }
     function choose(i) { if (items[i]) window.location.href = addressURL(items[i].id); }
-    function show(addresses) {
+    function show(addresses, q) {
+      // Keep the highlighted address when a later answer lists it again,
+      // so a keypress made while typing is not lost.
+      var keep = active >= 0 && items[active] ? items[active].id : null;
       list.textContent = ''; items = []; active = -1;
+      list.setAttribute('data-q', q);
       if (!addresses.length) {
         list.appendChild(el('li', { 'class': 'none', role: 'option', 'aria-disabled': 'true', id: 'q-none' }, M['search.none']));
         if (status) status.textContent = M['search.none'];
@@ -77,6 +81,7 @@
         li.addEventListener('mousedown', function (ev) { ev.preventDefault(); choose(i); });
         list.appendChild(li);
         items.push({ id: a.address_id, el: li });
+        if (a.address_id === keep) highlight(i);
       });
       list.hidden = false;
       input.setAttribute('aria-expanded', 'true');
@@ -88,7 +93,7 @@
       ctrl = new AbortController();
       fetch('/api/addresses?limit=8&q=' + encodeURIComponent(q), { signal: ctrl.signal, headers: { Accept: 'application/json' } })
         .then(function (r) { return r.ok ? r.json() : { addresses: [] }; })
-        .then(function (d) { if (input.value.trim() === q) show(d.addresses || []); })
+        .then(function (d) { if (input.value.trim() === q) show(d.addresses || [], q); })
         .catch(function () { /* aborted or offline: the form still submits */ });
     }
     input.addEventListener('input', function () { clearTimeout(timer); timer = setTimeout(lookup, 120); });
@@ -107,6 +112,13 @@
         close();
       }
     });
+    // Enter on a highlighted suggestion opens it instead of the search page
+    // (some input methods send the submit even when keydown was handled).
+    if (input.form) {
+      input.form.addEventListener('submit', function (ev) {
+        if (active >= 0 && items[active]) { ev.preventDefault(); choose(active); }
+      });
+    }
     input.addEventListener('blur', function () { setTimeout(close, 150); });
   }
 
@@ -137,7 +149,7 @@
     var hasPoint = !isNaN(lon) && !isNaN(lat);
     if (hasPoint) {
       map.setView([lat, lon], 16);
-      L.circleMarker([lat, lon], { radius: 8, color: '#1d3557', weight: 3, fillColor: '#ffffff', fillOpacity: 1 }).addTo(map);
+      L.circleMarker([lat, lon], { radius: 8, color: '#1d3557', weight: 3, fillColor: '#ffffff', fillOpacity: 1, interactive: false }).addTo(map);
     } else {
       map.setView([56, 10.5], 7);
     }
@@ -146,7 +158,7 @@
       .then(function (fc) {
         var layer = L.geoJSON(fc, {
           style: function (f) {
-            return { color: '#3d405b', weight: 1.5, fillColor: bandColours[bandOf(f.properties)], fillOpacity: 0.55 };
+            return { color: '#3d405b', weight: 1.5, fillColor: bandColours[bandOf(f.properties)], fillOpacity: 0.7 };
           },
           onEachFeature: function (f, l) {
             l.bindTooltip(fmt(M['map.area_tooltip'], f.properties.name, percent(f.properties.take_up)), { sticky: true });
