@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"math"
 
+	"github.com/kommunity/kommunity/data/postgres"
 	"github.com/kommunity/kommunity/data/sqlite"
 	"github.com/kommunity/kommunity/pledge"
 )
@@ -15,7 +16,16 @@ import (
 // pending migrations.
 func openStore(ctx context.Context, cfg Config) (pledge.Store, error) {
 	if cfg.DatabaseURL != "" {
-		return nil, usageError{errors.New("the PostgreSQL store is not available in this build; use --db")}
+		if cfg.DBMaxConns < 1 || cfg.DBMaxConns > math.MaxInt32 {
+			return nil, usageError{fmt.Errorf("--db-max-conns must be 1 or more, not %d", cfg.DBMaxConns)}
+		}
+		if cfg.DBStatementTimeout < 0 {
+			return nil, usageError{fmt.Errorf("--db-statement-timeout must not be negative")}
+		}
+		return postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{
+			MaxConns:         int32(cfg.DBMaxConns),
+			StatementTimeout: cfg.DBStatementTimeout,
+		})
 	}
 	return sqlite.Open(ctx, cfg.DB)
 }

@@ -2,7 +2,14 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
 
 	"github.com/kommunity/kommunity/data/postgres"
 	"github.com/kommunity/kommunity/data/storetest"
@@ -23,4 +30,101 @@ func MustOpenStore(tb testing.TB) *postgres.Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
+// schema lists the definitions of the addresses and pledges indexes and
+// constraints.
+func schema(t *testing.T, st *postgres.Store, url string) []string {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(context.Background(), `
+		SELECT indexdef FROM pg_indexes WHERE tablename IN ('addresses', 'pledges')
+		UNION ALL
+		SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
+		WHERE conrelid IN ('addresses'::regclass, 'pledges'::regclass)
+		ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return defs
+}
+
+// A first load drops the indexes and constraints of the empty table and
+// makes them again; they must come back exactly as the migrations made them.
+func TestFirstLoadRemakesSchema(t *testing.T) {
+	url := pgtest.URL(t)
+	st, err := postgres.Open(context.Background(), url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	before := schema(t, st, url)
+	if len(before) < 8 {
+		t.Fatalf("schema = %q, want the migrations' indexes and constraints", before)
+	}
+	ctx := context.Background()
+	imp, err := st.BeginAddressImport(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := []pledge.Address{
+		{ID: "x1", Text: "Vej 1", Point: orb.Point{10, 55}, Units: 1},
+		{ID: "x2", Text: "Vej 2", Point: orb.Point{10.1, 55}, Units: 2},
+		{ID: "x1", Text: "Vej 1", Point: orb.Point{10, 55}, Units: 1},
+	}
+	if err := imp.Add(ctx, addrs); err != nil {
+		t.Fatal(err)
+	}
+	c, err := imp.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Inserted != 2 {
+		t.Errorf("counts = %+v, want 2 inserted", c)
+	}
+	if a, err := st.Address(ctx, "x1"); err != nil || a.Units != 2 {
+		t.Errorf("x1 = %+v, %v; want 2 units (repeated id)", a, err)
+	}
+	after := schema(t, st, url)
+	if strings.Join(before, "\n") != strings.Join(after, "\n") {
+		t.Errorf("schema after a first load differs:\nbefore:\n%s\nafter:\n%s", strings.Join(before, "\n"), strings.Join(after, "\n"))
+	}
+}
+
+func TestStatementTimeoutIsUnavailable(t *testing.T) {
+	st, err := postgres.Open(context.Background(), pgtest.URL(t), postgres.Options{StatementTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	err = postgres.Exec(st, context.Background(), `SELECT pg_sleep(2)`)
+	if pledge.ErrorCode(err) != pledge.EUNAVAILABLE {
+		t.Errorf("slow statement: %v, want EUNAVAILABLE", err)
+	}
+}
+
+func TestUnreachableIsUnavailable(t *testing.T) {
+	// A loopback port with nothing listening.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	start := time.Now()
+	_, err = postgres.Open(context.Background(), "postgres://postgres@"+addr+"/x?sslmode=disable", postgres.Options{})
+	if pledge.ErrorCode(err) != pledge.EUNAVAILABLE || time.Since(start) > time.Second {
+		t.Errorf("open without a server: %v after %v, want EUNAVAILABLE within a second", err, time.Since(start))
+	}
+	if strings.Contains(fmt.Sprint(err), "sslmode") {
+		t.Errorf("error shows the URL: %v", err)
+	}
 }

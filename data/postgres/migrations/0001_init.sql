@@ -21,23 +21,26 @@ CREATE TABLE areas (
 );
 CREATE INDEX areas_geom ON areas USING gist (geom);
 
--- Access addresses keyed by their source id.
+-- Access addresses keyed by their source id. Constraints and indexes are
+-- named: a first import into the empty table drops and remakes them.
 CREATE TABLE addresses (
-	id         text COLLATE "C" PRIMARY KEY,
+	id         text COLLATE "C" NOT NULL,
 	text       text NOT NULL,
 	search_key text COLLATE "C" NOT NULL,
 	geom       geometry(Point, 4326) NOT NULL,
 	units      integer NOT NULL CHECK (units >= 1),
-	area_id    bigint REFERENCES areas (id)
+	area_id    bigint,
+	CONSTRAINT addresses_pkey PRIMARY KEY (id),
+	CONSTRAINT addresses_area_id_fkey FOREIGN KEY (area_id) REFERENCES areas (id)
 );
 CREATE INDEX addresses_geom ON addresses USING gist (geom);
-CREATE INDEX addresses_area ON addresses (area_id, id);
+CREATE INDEX addresses_area ON addresses (area_id);
 CREATE INDEX addresses_search ON addresses (search_key, id);
 
 CREATE TABLE pledges (
 	id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	token           text NOT NULL UNIQUE,
-	address_id      text COLLATE "C" NOT NULL REFERENCES addresses (id),
+	address_id      text COLLATE "C" NOT NULL CONSTRAINT pledges_address_id_fkey REFERENCES addresses (id),
 	unit            integer NOT NULL CHECK (unit >= 1),
 	name            text NOT NULL,
 	email           text NOT NULL,

@@ -1,0 +1,376 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"hash/maphash"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/kommunity/kommunity/pledge"
+	"github.com/twpayne/go-geom"
+)
+
+// An address import streams rows with one COPY that runs beside the caller
+// (reading and assigning the next rows overlaps with the server storing the
+// last), in one of two ways:
+//
+//   - into an empty addresses table (a first load) rows go straight into
+//     it, with its indexes and constraints dropped and made again at
+//     Commit: building an index from sorted keys is several times faster
+//     than a million single-row inserts into it, and a constraint is
+//     checked with one join instead of row by row;
+//   - into a filled table rows go to a temporary staging table, merged at
+//     Commit with one INSERT ... ON CONFLICT that touches only changed rows.
+//
+// Either way the import is one transaction: all or nothing.
+
+// firstLoadDrop and firstLoadMake are what a first load drops before its
+// COPY and makes again at Commit, in order. They must match the
+// migrations. The pledges' foreign key goes too, because it needs the
+// primary key (pledges is empty while addresses is).
+var (
+	firstLoadDrop = []string{
+		`ALTER TABLE pledges DROP CONSTRAINT pledges_address_id_fkey`,
+		`ALTER TABLE addresses DROP CONSTRAINT addresses_area_id_fkey`,
+		`ALTER TABLE addresses DROP CONSTRAINT addresses_pkey`,
+		`DROP INDEX addresses_geom`,
+		`DROP INDEX addresses_area`,
+		`DROP INDEX addresses_search`,
+	}
+	firstLoadMake = []string{
+		`ALTER TABLE addresses ADD CONSTRAINT addresses_pkey PRIMARY KEY (id)`,
+		`CREATE INDEX addresses_geom ON addresses USING gist (geom)`,
+		`CREATE INDEX addresses_area ON addresses (area_id)`,
+		`CREATE INDEX addresses_search ON addresses (search_key, id)`,
+		`ALTER TABLE addresses ADD CONSTRAINT addresses_area_id_fkey FOREIGN KEY (area_id) REFERENCES areas (id)`,
+		`ALTER TABLE pledges ADD CONSTRAINT pledges_address_id_fkey FOREIGN KEY (address_id) REFERENCES addresses (id)`,
+	}
+)
+
+// BeginAddressImport opens the import's transaction. Into a filled table
+// nothing shared is locked until Commit; a first load holds the addresses
+// table (empty, so no pledge can wait on it) until it commits.
+func (s *Store) BeginAddressImport(ctx context.Context) (pledge.AddressImport, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	im := &addressImport{tx: tx, areaIDs: map[string]int64{}, seen: map[[2]uint64]struct{}{},
+		extra: map[string]int{}, seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	if err := im.begin(ctx); err != nil {
+		tx.Rollback(context.Background())
+		return nil, formatError(err)
+	}
+	return im, nil
+}
+
+type addressImport struct {
+	tx      pgx.Tx
+	direct  bool // rows go straight into the empty addresses table
+	areaIDs map[string]int64
+	// seen holds a 128-bit hash of every id sent, so a repeated id (extra
+	// units of one address) is caught in memory, never sent twice, and its
+	// units are added at Commit.
+	seen  map[[2]uint64]struct{}
+	seeds [2]maphash.Seed
+	extra map[string]int
+	copy  *copyStream
+	done  bool
+}
+
+func (im *addressImport) begin(ctx context.Context) error {
+	tx := im.tx
+	// Bulk work: no request statement timeout, and room to sort in memory.
+	if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0; SET LOCAL work_mem = '128MB'; SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `SELECT code, id FROM areas`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var code string
+		var id int64
+		if err := rows.Scan(&code, &id); err != nil {
+			rows.Close()
+			return err
+		}
+		im.areaIDs[code] = id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// A first load is decided under the import lock, so two imports never
+	// both take the table for empty.
+	var empty bool
+	if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM addresses)`).Scan(&empty); err != nil {
+		return err
+	}
+	if empty {
+		if err := lockExclusive(ctx, tx); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM addresses)`).Scan(&empty); err != nil {
+			return err
+		}
+	}
+	if empty {
+		im.direct = true
+		for _, q := range firstLoadDrop {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	_, err = tx.Exec(ctx, `CREATE TEMP TABLE import_addresses (
+		id text COLLATE "C" NOT NULL, text text NOT NULL, search_key text COLLATE "C" NOT NULL,
+		lon double precision NOT NULL, lat double precision NOT NULL, units integer NOT NULL, area_id bigint
+	) ON COMMIT DROP`)
+	return err
+}
+
+func (im *addressImport) Add(ctx context.Context, addrs []pledge.Address) error {
+	if im.done {
+		return errors.New("address import: Add after Commit or Rollback")
+	}
+	batch := make([]stagedAddress, 0, len(addrs))
+	for _, a := range addrs {
+		h := [2]uint64{maphash.String(im.seeds[0], a.ID), maphash.String(im.seeds[1], a.ID)}
+		if _, dup := im.seen[h]; dup {
+			im.extra[a.ID] += a.Units
+			continue
+		}
+		im.seen[h] = struct{}{}
+		sa := stagedAddress{id: a.ID, text: a.Text, lon: a.Point[0], lat: a.Point[1], units: int32(a.Units)}
+		if id, ok := im.areaIDs[a.AreaCode]; ok {
+			sa.areaID = &id
+		}
+		batch = append(batch, sa)
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	if im.copy == nil {
+		if im.direct {
+			im.copy = startCopy(ctx, im.tx, "addresses", []string{"id", "text", "search_key", "geom", "units", "area_id"}, directRow)
+		} else {
+			im.copy = startCopy(ctx, im.tx, "import_addresses", []string{"id", "text", "search_key", "lon", "lat", "units", "area_id"}, stagingRow)
+		}
+	}
+	return im.copy.send(batch)
+}
+
+// stagedAddress is one row on its way to COPY; its search key is computed
+// in the COPY goroutine, off the caller's path.
+type stagedAddress struct {
+	id, text string
+	lon, lat float64
+	units    int32
+	areaID   *int64
+}
+
+func directRow(a *stagedAddress, row []any) {
+	row[0], row[1], row[2] = a.id, a.text, pledge.SearchKey(a.text)
+	row[3] = geom.NewPointFlat(geom.XY, []float64{a.lon, a.lat}).SetSRID(srid)
+	row[4], row[5] = a.units, a.areaID
+}
+
+func stagingRow(a *stagedAddress, row []any) {
+	row[0], row[1], row[2] = a.id, a.text, pledge.SearchKey(a.text)
+	row[3], row[4], row[5], row[6] = a.lon, a.lat, a.units, a.areaID
+}
+
+func (im *addressImport) Commit(ctx context.Context) (pledge.AddressImportCounts, error) {
+	var c pledge.AddressImportCounts
+	if im.done {
+		return c, errors.New("address import: Commit after Commit or Rollback")
+	}
+	defer im.Rollback()
+	if im.copy != nil {
+		if err := im.copy.finish(); err != nil {
+			return c, formatError(err)
+		}
+	}
+	var err error
+	if im.direct {
+		c, err = im.commitDirect(ctx)
+	} else {
+		c, err = im.commitMerge(ctx)
+	}
+	if err != nil {
+		return c, err
+	}
+	if err := refreshCounters(ctx, im.tx); err != nil {
+		return c, err
+	}
+	if err := im.tx.Commit(ctx); err != nil {
+		return c, formatError(err)
+	}
+	im.done = true
+	return c, nil
+}
+
+// addExtraUnits adds the units of repeated ids to their first row in table.
+func (im *addressImport) addExtraUnits(ctx context.Context, table string) error {
+	if len(im.extra) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(im.extra))
+	units := make([]int32, 0, len(im.extra))
+	for id, u := range im.extra {
+		ids = append(ids, id)
+		units = append(units, int32(u))
+	}
+	_, err := im.tx.Exec(ctx, `UPDATE `+table+` t SET units = t.units + e.units
+		FROM unnest($1::text[], $2::integer[]) AS e (id, units) WHERE t.id = e.id COLLATE "C"`, ids, units)
+	return formatError(err)
+}
+
+func (im *addressImport) commitDirect(ctx context.Context) (pledge.AddressImportCounts, error) {
+	var c pledge.AddressImportCounts
+	for _, q := range firstLoadMake {
+		if _, err := im.tx.Exec(ctx, q); err != nil {
+			return c, formatError(err)
+		}
+	}
+	// With the primary key back, each repeated id is one index lookup.
+	if err := im.addExtraUnits(ctx, "addresses"); err != nil {
+		return c, err
+	}
+	c.Inserted = len(im.seen)
+	return c, nil
+}
+
+func (im *addressImport) commitMerge(ctx context.Context) (pledge.AddressImportCounts, error) {
+	var c pledge.AddressImportCounts
+	tx := im.tx
+	if err := im.addExtraUnits(ctx, "import_addresses"); err != nil {
+		return c, err
+	}
+	if err := lockExclusive(ctx, tx); err != nil {
+		return c, err
+	}
+	var before, after int64
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM addresses`).Scan(&before); err != nil {
+		return c, formatError(err)
+	}
+	// The WHERE on the update leaves identical rows untouched, so the
+	// statement's row count is inserts plus real updates. Sorting by id
+	// walks the primary key in order.
+	tag, err := tx.Exec(ctx, `INSERT INTO addresses (id, text, search_key, geom, units, area_id)
+		SELECT id, text, search_key, ST_SetSRID(ST_MakePoint(lon, lat), 4326), units, area_id
+		FROM import_addresses ORDER BY id
+		ON CONFLICT (id) DO UPDATE SET text = excluded.text, search_key = excluded.search_key,
+			geom = excluded.geom, units = excluded.units, area_id = excluded.area_id
+		WHERE addresses.text IS DISTINCT FROM excluded.text OR addresses.geom IS DISTINCT FROM excluded.geom
+			OR addresses.units IS DISTINCT FROM excluded.units OR addresses.area_id IS DISTINCT FROM excluded.area_id`)
+	if err != nil {
+		return c, formatError(err)
+	}
+	changed := int(tag.RowsAffected())
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM addresses`).Scan(&after); err != nil {
+		return c, formatError(err)
+	}
+	c.Inserted = int(after - before)
+	c.Updated = changed - c.Inserted
+	c.Unchanged = len(im.seen) - changed
+	return c, nil
+}
+
+func (im *addressImport) Rollback() error {
+	if im.done {
+		return nil
+	}
+	im.done = true
+	if im.copy != nil {
+		im.copy.abort()
+	}
+	return formatError(im.tx.Rollback(context.Background()))
+}
+
+// copyStream is one COPY running in its own goroutine, fed batches through
+// a channel, so the caller produces the next batch while the server stores
+// the last.
+type copyStream struct {
+	batches chan []stagedAddress
+	closed  bool // batches is closed
+	cancel  context.CancelFunc
+	done    chan struct{}
+	err     error // valid after done is closed
+
+	toRow func(*stagedAddress, []any)
+	cur   []stagedAddress
+	i     int
+	row   []any
+}
+
+func startCopy(ctx context.Context, tx pgx.Tx, table string, columns []string, toRow func(*stagedAddress, []any)) *copyStream {
+	ctx, cancel := context.WithCancel(ctx)
+	cs := &copyStream{batches: make(chan []stagedAddress, 4), cancel: cancel, done: make(chan struct{}),
+		toRow: toRow, row: make([]any, len(columns))}
+	go func() {
+		defer close(cs.done)
+		_, cs.err = tx.CopyFrom(ctx, pgx.Identifier{table}, columns, cs)
+	}()
+	return cs
+}
+
+// send hands a batch to the COPY, or returns its error if it has failed.
+func (cs *copyStream) send(batch []stagedAddress) error {
+	select {
+	case cs.batches <- batch:
+		return nil
+	case <-cs.done:
+		if cs.err == nil {
+			return errors.New("address import: copy ended early")
+		}
+		return formatError(cs.err)
+	}
+}
+
+// finish ends the COPY and waits for the server to have stored every row.
+func (cs *copyStream) finish() error {
+	cs.close()
+	<-cs.done
+	cs.cancel()
+	return cs.err
+}
+
+// abort stops the COPY, if it still runs, and waits for it. Closing the
+// channel too frees pgx's row reader if it waits for a batch.
+func (cs *copyStream) abort() {
+	cs.cancel()
+	cs.close()
+	<-cs.done
+}
+
+func (cs *copyStream) close() {
+	if !cs.closed {
+		cs.closed = true
+		close(cs.batches)
+	}
+}
+
+// Next implements pgx.CopyFromSource.
+func (cs *copyStream) Next() bool {
+	for cs.i >= len(cs.cur) {
+		b, ok := <-cs.batches
+		if !ok {
+			return false
+		}
+		cs.cur, cs.i = b, 0
+	}
+	cs.i++
+	return true
+}
+
+// Values implements pgx.CopyFromSource.
+func (cs *copyStream) Values() ([]any, error) {
+	cs.toRow(&cs.cur[cs.i-1], cs.row)
+	return cs.row, nil
+}
+
+// Err implements pgx.CopyFromSource.
+func (cs *copyStream) Err() error { return nil }
