@@ -26,6 +26,11 @@ type Config struct {
 	WriteTimeout time.Duration
 	IdleTimeout  time.Duration
 	MaxBodyBytes int64
+
+	TileURL          string // base-map tiles; "" for none (vector layers only)
+	TileAttribution  string
+	PledgeRateLimit  int64 // pledges per client per PledgeRateWindow; negative for none
+	PledgeRateWindow time.Duration
 }
 
 // DefaultConfig is the configuration before flags and environment.
@@ -38,6 +43,13 @@ func DefaultConfig() Config {
 		WriteTimeout: 30 * time.Second,
 		IdleTimeout:  120 * time.Second,
 		MaxBodyBytes: 64 << 10,
+
+		// OpenStreetMap's standard tiles; see its tile usage policy before
+		// heavy use, or point --tile-url at your own tile server.
+		TileURL:          "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+		TileAttribution:  `&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>`,
+		PledgeRateLimit:  10,
+		PledgeRateWindow: 10 * time.Minute,
 
 		// Enough to keep a 2-8 core database busy (commits overlap in
 		// group commit); several processes share max_connections.
@@ -80,6 +92,10 @@ func (c *Config) serveFlags(fs *flag.FlagSet, errs *envErr) {
 	durationVar(fs, &c.WriteTimeout, "write-timeout", "WRITE_TIMEOUT", "HTTP write timeout", errs)
 	durationVar(fs, &c.IdleTimeout, "idle-timeout", "IDLE_TIMEOUT", "HTTP keep-alive idle timeout", errs)
 	int64Var(fs, &c.MaxBodyBytes, "max-body-bytes", "MAX_BODY_BYTES", "largest request body", errs)
+	stringVar(fs, &c.TileURL, "tile-url", "TILE_URL", "base-map tile `URL` template ({z}/{x}/{y}); empty for none", errs)
+	stringVar(fs, &c.TileAttribution, "tile-attribution", "TILE_ATTRIBUTION", "attribution `HTML` of the tiles", errs)
+	int64Var(fs, &c.PledgeRateLimit, "pledge-rate-limit", "PLEDGE_RATE_LIMIT", "pledges one client may send per window; negative for no limit", errs)
+	durationVar(fs, &c.PledgeRateWindow, "pledge-rate-window", "PLEDGE_RATE_WINDOW", "window of the pledge rate limit", errs)
 }
 
 func stringVar(fs *flag.FlagSet, p *string, name, envName, usage string, _ *envErr) {
