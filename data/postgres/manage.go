@@ -1,0 +1,44 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/kommunity/kommunity/pledge"
+)
+
+var (
+	_ pledge.ContactUpdater = (*Store)(nil)
+	_ pledge.RateCounter    = (*Store)(nil)
+)
+
+// UpdatePledgeContact changes the contact details of an active pledge.
+func (s *Store) UpdatePledgeContact(ctx context.Context, token, name, email, phone string, at time.Time) (pledge.Pledge, error) {
+	p, err := scanPledge(s.pool.QueryRow(ctx, `WITH p AS (
+			UPDATE pledges SET name = $2, email = $3, phone = $4, updated_at = $5
+			WHERE token = $1 AND status = 'active' RETURNING *)
+		SELECT `+pledgeColumns+`
+		FROM p JOIN addresses ad ON ad.id = p.address_id LEFT JOIN areas ar ON ar.id = ad.area_id`,
+		token, name, email, phone, at))
+	if pledge.ErrorCode(err) == pledge.ENOTFOUND {
+		return p, pledge.Errorf(pledge.ENOTFOUND, "no active pledge with this link")
+	}
+	return p, err
+}
+
+// CountHit adds one hit to key's window and returns the window's hits, in
+// one statement, so concurrent instances count exactly. It also forgets
+// windows older than a day, so the table stays small without a sweeper.
+func (s *Store) CountHit(ctx context.Context, key string, windowStart time.Time) (int, error) {
+	var hits int
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM rate_limits WHERE window_start < $1`, windowStart.Add(-24*time.Hour)); err != nil {
+			return formatError(err)
+		}
+		return formatError(tx.QueryRow(ctx, `INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1)
+			ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits`,
+			key, windowStart).Scan(&hits))
+	})
+	return hits, err
+}
