@@ -140,7 +140,7 @@
     var box = document.getElementById('map');
     if (!box) return;
     if (!window.L) { box.classList.add('failed'); box.textContent = M['map.failed']; return; }
-    var map = L.map(box, { scrollWheelZoom: false });
+    var map = L.map(box, { scrollWheelZoom: false, zoomSnap: 0.25 });
     var tiles = box.getAttribute('data-tile-url');
     if (tiles) {
       L.tileLayer(tiles, { maxZoom: 19, attribution: box.getAttribute('data-attribution') || '' }).addTo(map);
@@ -164,7 +164,7 @@
             l.bindTooltip(fmt(M['map.area_tooltip'], f.properties.name, percent(f.properties.take_up)), { sticky: true });
           }
         }).addTo(map);
-        if (!hasPoint && layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { padding: [8, 8] });
+        if (!hasPoint && layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { padding: [8, 8], animate: false });
         box.setAttribute('data-loaded', 'true');
       })
       .catch(function () { box.setAttribute('data-loaded', 'failed'); });
@@ -202,14 +202,19 @@
           .catch(function () { return null; });
       }
       seen[code].then(function (d) {
-        if (!d || !d.current || typeof d.current.household_share !== 'number') return;
+        if (!d) return;
         box.textContent = '';
-        box.appendChild(el('p', { 'class': 'price-now' }, fmt(M['price.now'], money(d.current.household_share))));
+        // Estimates in whole kroner: øre would claim a precision they lack.
+        var kr = function (ore) { return money(Math.round(ore / 100) * 100); };
+        if (d.current && typeof d.current.household_share === 'number') {
+          box.appendChild(el('p', { 'class': 'price-now' }, fmt(M['price.now'], kr(d.current.household_share))));
+        }
         (d.if_more_join || []).slice(0, 2).forEach(function (m) {
+          if (typeof m.household_share !== 'number' || !(m.more_households > 0)) return;
           var key = m.more_households === 1 ? 'price.more.one' : 'price.more.other';
-          box.appendChild(el('p', { 'class': 'price-more' }, fmt(M[key], int(m.more_households), money(m.household_share))));
+          box.appendChild(el('p', { 'class': 'price-more' }, fmt(M[key], int(m.more_households), kr(m.household_share))));
         });
-        box.hidden = false;
+        box.hidden = !box.firstChild;
       });
     });
   }
