@@ -212,7 +212,10 @@ func (b *browser) pledged(code string) int {
 func startServer(t *testing.T, wrap func(http.Handler) http.Handler) (*httptest.Server, *pledge.Service, pledge.Address) {
 	t.Helper()
 	svc, m := MustOpenDemoService(t, time.Now)
-	var h http.Handler = web.NewServer(svc, web.Config{PledgeRateLimit: -1}, quietLog())
+	// Tiles from a port where nothing listens, as on a machine without
+	// internet: the map must work with its vector layers alone.
+	cfg := web.Config{PledgeRateLimit: -1, TileURL: "http://127.0.0.1:9/{z}/{x}/{y}.png", TileAttribution: "unreachable tiles"}
+	var h http.Handler = web.NewServer(svc, cfg, quietLog())
 	if wrap != nil {
 		h = wrap(h)
 	}

@@ -1,8 +1,10 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -478,7 +480,10 @@ func TestManagePage(t *testing.T) {
 // every public page and API response and finds none of them. Only the
 // resident's own manage page shows them.
 func TestNoPersonalData(t *testing.T) {
-	srv, svc, m := newServer(t, web.Config{})
+	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	svc, m := MustOpenDemoService(t, func() time.Time { return now })
+	var logs bytes.Buffer
+	srv := web.NewServer(svc, web.Config{}, slog.New(slog.NewTextHandler(&logs, nil)))
 	addr := addressWith(t, svc, m, 1, 0)
 	secrets := []string{"Zyxqwv Privatsen", "zyxqwv.privat@example.dk", "+45 97 86 75 64", "97 86 75 64", "97867564"}
 	cl := newClient(t, srv, "192.0.2.11")
@@ -517,6 +522,21 @@ func TestNoPersonalData(t *testing.T) {
 	}
 	if own.Header().Get("Cache-Control") != "no-store" {
 		t.Error("manage page is cacheable")
+	}
+	// Change and withdraw too, then check the log holds none of it, nor
+	// the manage token, nor the client's address.
+	f = hidden(own.Body.String())
+	f.Set("name", secrets[0]+" Jr")
+	f.Set("email", secrets[1])
+	cl.post(manage+"/contact", f)
+	cl.post(manage+"/withdraw", hidden(cl.get(manage).Body.String()))
+	for _, s := range append(secrets, strings.TrimPrefix(manage, "/p/"), "192.0.2.11") {
+		if strings.Contains(logs.String(), s) {
+			t.Errorf("the log holds %q", s)
+		}
+	}
+	if !strings.Contains(logs.String(), "route=/p/:token") {
+		t.Error("requests were not logged by route")
 	}
 }
 
