@@ -436,6 +436,11 @@ func TestBrowserMapAndPrice(t *testing.T) {
 	if n := b.eval(`String(document.querySelectorAll("#map path.leaflet-interactive").length)`); n != strconv.Itoa(len(areas)) {
 		t.Errorf("%s areas drawn, want %d", n, len(areas))
 	}
+	// Tiles are asked for at the configured template, and the areas show
+	// although none arrives.
+	if src := b.eval(`(document.querySelector("#map img.leaflet-tile") || {}).src || ""`); !strings.HasPrefix(src, "http://127.0.0.1:9/16/") {
+		t.Errorf("tile requested from %q", src)
+	}
 	b.do("wait for the price", chromedp.WaitVisible(chromedp.CSS(".price .price-now")))
 	if got, want := b.text(".price .price-now"), "Pris pr. husstand nu: 5.100 kr."; got != want {
 		t.Errorf("price %q, want %q", got, want)

@@ -61,6 +61,17 @@ func TestPages(t *testing.T) {
 			}
 		})
 	}
+	t.Run("TileURLReachesTheScript", func(t *testing.T) {
+		// An attribute named like a URL would be escaped ({z} -> %7bz%7d).
+		tiles := web.NewServer(svc, web.Config{TileURL: "https://{s}.tiles.example.org/{z}/{x}/{y}.png"}, quietLog())
+		w := newClient(t, tiles, "192.0.2.1").get("/")
+		if !strings.Contains(w.Body.String(), `data-tiles="https://{s}.tiles.example.org/{z}/{x}/{y}.png"`) {
+			t.Error("the tile URL template is not passed on unchanged")
+		}
+		if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "img-src 'self' data: https://*.tiles.example.org;") {
+			t.Errorf("tiles not allowed by the CSP: %q", csp)
+		}
+	})
 	t.Run("SwitchIsRemembered", func(t *testing.T) {
 		cl := newClient(t, srv, "192.0.2.1")
 		cl.get("/?lang=en")

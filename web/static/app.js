@@ -141,7 +141,7 @@
     if (!box) return;
     if (!window.L) { box.classList.add('failed'); box.textContent = M['map.failed']; return; }
     var map = L.map(box, { scrollWheelZoom: false, zoomSnap: 0.25 });
-    var tiles = box.getAttribute('data-tile-url');
+    var tiles = box.getAttribute('data-tiles');
     if (tiles) {
       L.tileLayer(tiles, { maxZoom: 19, attribution: box.getAttribute('data-attribution') || '' }).addTo(map);
     }
