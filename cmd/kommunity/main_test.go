@@ -186,7 +186,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	before := mustRun(t, "areas", "--db", db, "--json")
 	for _, tc := range []struct {
 		name, file, body, want string
-		args               []string
+		args                   []string
 	}{
 		{"MalformedRow", "bad.csv", goodCSV + "a3,Vej 3,ten,55.5,1\n", "bad.csv:4: field lon: \"ten\" is not a number", nil},
 		{"MissingColumn", "bad.csv", "id,text,lat\na1,x,55\n", "bad.csv:1: no coordinate columns found", nil},
