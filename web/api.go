@@ -129,6 +129,13 @@ func (s *Server) health(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ok", "store": "ok"})
 }
 
+// live answers without touching the store: the process is up. Load
+// balancers use /healthz (the store is reachable) to route traffic, and
+// /livez to decide whether to restart the process.
+func (s *Server) live(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
 func (s *Server) listAreas(c *gin.Context) {
 	areas, u, err := s.svc.Areas(c.Request.Context())
 	if err != nil {
@@ -139,7 +146,7 @@ func (s *Server) listAreas(c *gin.Context) {
 }
 
 func (s *Server) getArea(c *gin.Context) {
-	a, err := s.svc.Area(c.Request.Context(), c.Param("code"))
+	a, err := s.svc.AreaProgress(c.Request.Context(), c.Param("code"))
 	if err != nil {
 		s.writeError(c, err)
 		return

@@ -98,6 +98,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.Se
 func (s *Server) routes() {
 	r := s.router
 	r.GET("/healthz", s.health)
+	r.GET("/livez", s.live)
 	api := r.Group("/api")
 	api.GET("/areas", s.listAreas)
 	api.GET("/areas.geojson", s.areasGeoJSON)

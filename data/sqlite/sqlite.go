@@ -26,10 +26,14 @@ var migrations embed.FS
 
 // Store is a pledge.Store on a SQLite file. Safe for concurrent use.
 type Store struct {
-	db *sql.DB
+	db           *sql.DB
+	areaProgress *sql.Stmt
 }
 
-var _ pledge.Store = (*Store)(nil)
+var (
+	_ pledge.Store         = (*Store)(nil)
+	_ pledge.ProgressStore = (*Store)(nil)
+)
 
 // Open opens (creating if needed) the database file at path and applies
 // pending migrations.
@@ -54,11 +58,18 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	if s.areaProgress, err = db.PrepareContext(ctx, `SELECT `+areaColumns+` FROM areas WHERE code = ?`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	return s, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.areaProgress.Close()
+	return s.db.Close()
+}
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {

@@ -165,6 +165,12 @@ func testImportAssigns(t *testing.T, svc *pledge.Service) {
 		}
 	}
 	a := areaByCode(t, svc, "A")
+	if p, err := svc.AreaProgress(ctx, "A"); err != nil || p.Units != a.Units || p.Addresses != a.Addresses || p.Name != a.Name || p.Status != a.Status {
+		t.Errorf("progress %+v, %v; want the counters of %+v", p, err, a)
+	}
+	if _, err := svc.AreaProgress(ctx, "nope"); pledge.ErrorCode(err) != pledge.ENOTFOUND {
+		t.Errorf("progress of an unknown area: %v", err)
+	}
 	if a.Name != "Åby Sogn" || a.Status != pledge.StatusCollecting || a.ThresholdPercent != pledge.DefaultThresholdPercent {
 		t.Errorf("area A = %q %s %g", a.Name, a.Status, a.ThresholdPercent)
 	}
