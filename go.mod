@@ -3,6 +3,7 @@ module github.com/kommunity/kommunity
 go 1.26.8
 
 require (
+	codeberg.org/go-pdf/fpdf v0.12.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-spatial/proj v0.3.0
