@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -40,6 +41,14 @@ type Config struct {
 	// RateLimiter replaces the limiter built from the two above; nil
 	// counts in the store when it can (pledge.RateCounter), else in memory.
 	RateLimiter RateLimiter
+	// AdminToken guards the admin endpoints (the tender package download),
+	// sent as "Authorization: Bearer TOKEN"; "" turns them off (404).
+	AdminToken string
+	// TenderPackage writes area code's tender package, a ZIP, in lang to
+	// w; nil turns the download off. cmd wires it to the report package,
+	// which web does not import (adapters never import each other).
+	TenderPackage func(ctx context.Context, code, lang string, w io.Writer) error
+
 	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
 	// X-Forwarded-For names the client; nil trusts none, so the client is
 	// the connection's peer.
@@ -107,6 +116,7 @@ func (s *Server) routes() {
 	api.GET("/areas/:code/cost", s.areaCost)
 	api.GET("/areas/:code/cost/curve", s.areaCostCurve)
 	api.GET("/areas/:code/route.geojson", s.areaRoute)
+	api.GET("/areas/:code/tender.zip", s.tenderPackage)
 	api.GET("/addresses", s.searchAddresses)
 	api.GET("/addresses/nearest", s.nearestAddress)
 	api.POST("/pledges", s.limitPledgesAPI, s.createPledge)

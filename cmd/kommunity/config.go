@@ -31,6 +31,9 @@ type Config struct {
 	TileAttribution  string
 	PledgeRateLimit  int64 // pledges per client per PledgeRateWindow; negative for none
 	PledgeRateWindow time.Duration
+
+	AdminToken string     // Bearer token of the admin endpoints; "" disables them
+	Tender     TenderInfo // what tender packages say besides the store's data
 }
 
 // DefaultConfig is the configuration before flags and environment.
@@ -96,6 +99,8 @@ func (c *Config) serveFlags(fs *flag.FlagSet, errs *envErr) {
 	stringVar(fs, &c.TileAttribution, "tile-attribution", "TILE_ATTRIBUTION", "attribution `HTML` of the tiles", errs)
 	int64Var(fs, &c.PledgeRateLimit, "pledge-rate-limit", "PLEDGE_RATE_LIMIT", "pledges one client may send per window; negative for no limit", errs)
 	durationVar(fs, &c.PledgeRateWindow, "pledge-rate-window", "PLEDGE_RATE_WINDOW", "window of the pledge rate limit", errs)
+	stringVar(fs, &c.AdminToken, "admin-token", "ADMIN_TOKEN", "Bearer `token` of the admin endpoints (tender download); empty disables them", errs)
+	c.Tender.flags(fs, errs)
 }
 
 func stringVar(fs *flag.FlagSet, p *string, name, envName, usage string, _ *envErr) {

@@ -51,6 +51,7 @@ Usage:
   kommunity cost curve --area CODE [--json]              the share from the threshold to 100 % take-up
   kommunity cost set --area CODE [--pop LON,LAT] [--trench-cost KR_PER_M] ...  set cost parameters
   kommunity route --area CODE [--all-addresses] [--pop LON,LAT] [--detour F] [--json]  estimate the route
+  kommunity report --area CODE -o FILE.zip [--lang da|en]  write the area's tender package (PDF, GeoJSON, CSV)
   kommunity demo [--areas N] [--addresses N] [--out DIR]  write a generated municipality as files
   kommunity migrate [--db FILE | --database-url URL]     apply pending database migrations
 
@@ -90,6 +91,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runCost(ctx, args[1:], stdout, stderr)
 	case "route":
 		err = runRoute(ctx, args[1:], stdout, stderr)
+	case "report":
+		err = runReport(ctx, args[1:], stdout, stderr)
 	case "demo":
 		err = runDemo(ctx, args[1:], stdout, stderr)
 	case "migrate":

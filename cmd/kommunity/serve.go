@@ -28,6 +28,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(pos) > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
 	}
+	if err := checkAdminToken(cfg.AdminToken); err != nil {
+		return usageError{err}
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	st, err := openStore(ctx, cfg)
 	if err != nil {
@@ -35,6 +38,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer st.Close()
 	svc := pledge.NewService(st)
+	tender, err := cfg.Tender.packager(svc)
+	if err != nil {
+		return usageError{err}
+	}
 	if cfg.Demo {
 		if err := seedDemo(ctx, svc, cfg.DemoSeed, log); err != nil {
 			return fmt.Errorf("demo data: %w", err)
@@ -44,6 +51,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Handler: web.NewServer(svc, web.Config{
 			MaxBodyBytes: cfg.MaxBodyBytes, TileURL: cfg.TileURL, TileAttribution: cfg.TileAttribution,
 			PledgeRateLimit: int(cfg.PledgeRateLimit), PledgeRateWindow: cfg.PledgeRateWindow,
+			AdminToken: cfg.AdminToken, TenderPackage: tender,
 		}, log),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       cfg.ReadTimeout,
