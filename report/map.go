@@ -131,8 +131,13 @@ func (d *pdfDoc) mapPage() {
 	path.flush(p, "S")
 
 	// Many addresses need small dots to stay apart. Each colour is one
-	// path: fill, then the white outlines that keep close dots apart.
-	r := math.Min(1.0, math.Max(0.35, 16/math.Sqrt(float64(len(t.Addresses)+1))))
+	// path: fill, then white outlines that keep close dots apart; dots too
+	// small for an outline are only filled, or white would drown them.
+	r := math.Min(1.0, math.Max(0.3, 16/math.Sqrt(float64(len(t.Addresses)+1))))
+	paint := "B"
+	if r < 0.6 {
+		paint = "f"
+	}
 	p.SetLineWidth(0.1)
 	d.drawColor(colWhite)
 	for pass := range 2 {
@@ -150,14 +155,18 @@ func (d *pdfDoc) mapPage() {
 				path.circle(x, y, r)
 			}
 		}
-		path.flush(p, "B")
+		path.flush(p, paint)
 	}
 
 	if m, ok := v.project(pop); ok {
 		x, y := v.page(m)
 		d.popSymbol(x, y, 2.2)
 		d.font("B", smallSize, colPOP)
-		p.Text(x+2.8, y+1, l.T("map.pop"))
+		// A white backing keeps the label legible over dense dots.
+		label := l.T("map.pop")
+		d.fillColor(colWhite)
+		p.Rect(x+2.6, y-1.9, p.GetStringWidth(label)+0.8, 3.6, "F")
+		p.Text(x+3, y+1, label)
 	}
 	p.ClipEnd()
 

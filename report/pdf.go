@@ -300,7 +300,7 @@ func (d *pdfDoc) cover() {
 		{l.Int(int64(a.Addresses)), l.T("summary.addresses")},
 		{l.Int(int64(a.Units)), l.T("summary.units")},
 		{l.Int(int64(a.PledgedUnits)), l.T("summary.pledged")},
-		{l.Percent(100 * a.TakeUp()), l.T("summary.takeup") + " · " + l.T("summary.threshold") + " " + l.Percent(a.ThresholdPercent)},
+		{l.Percent(100 * a.TakeUp()), l.T("summary.takeup") + "\n" + l.T("summary.threshold") + " " + l.Percent(a.ThresholdPercent)},
 	})
 	d.figureBoxes([][2]string{
 		{l.Money(c.BuildCost), l.T("cost.build")},
