@@ -71,11 +71,14 @@ func (l *locale) Int(n int64) string {
 // Decimal formats f with digits decimals and the thousands separator.
 func (l *locale) Decimal(f float64, digits int) string {
 	s := strconv.FormatFloat(f, 'f', digits, 64)
+	if v, _ := strconv.ParseFloat(s, 64); v == 0 {
+		s = strings.TrimPrefix(s, "-") // no "-0" for a tiny negative
+	}
 	whole, frac, _ := strings.Cut(s, ".")
 	n, _ := strconv.ParseInt(whole, 10, 64)
 	out := l.Int(n)
 	if n == 0 && strings.HasPrefix(whole, "-") {
-		out = "-0"
+		out = "-0" // e.g. -0.4 with one digit: "-0,4"
 	}
 	if frac != "" {
 		out += l.decimal + frac
@@ -117,6 +120,20 @@ func (l *locale) Date(t time.Time) string {
 	return l.T("date.format", t.Day(), l.T("month."+strconv.Itoa(int(t.Month()))), t.Year())
 }
 
+// LonLat formats a point as latitude and longitude with hemispheres,
+// "55,269034° N, 10,148404° Ø": with decimal commas, bare "lon, lat"
+// would be ambiguous.
+func (l *locale) LonLat(lon, lat float64) string {
+	ns, ew := l.T("geo.n"), l.T("geo.e")
+	if lat < 0 {
+		ns, lat = l.T("geo.s"), -lat
+	}
+	if lon < 0 {
+		ew, lon = l.T("geo.w"), -lon
+	}
+	return l.T("geo.lonlat", l.Decimal(lat, 6), ns, l.Decimal(lon, 6), ew)
+}
+
 // DateOr formats *t, or the text of key when t is nil.
 func (l *locale) DateOr(t *time.Time, key string) string {
 	if t == nil {
@@ -130,7 +147,8 @@ var catalogues = map[string]map[string]string{
 	"da": {
 		"num.thousands": ".", "num.decimal": ",", "num.percent": "%s %%", "num.metres": "%s m", "num.money": "%s kr.",
 		"date.format": "%d. %s %d",
-		"month.1":     "januar", "month.2": "februar", "month.3": "marts", "month.4": "april", "month.5": "maj", "month.6": "juni",
+		"geo.lonlat":  "%s° %s, %s° %s", "geo.n": "N", "geo.s": "S", "geo.e": "Ø", "geo.w": "V",
+		"month.1": "januar", "month.2": "februar", "month.3": "marts", "month.4": "april", "month.5": "maj", "month.6": "juni",
 		"month.7": "juli", "month.8": "august", "month.9": "september", "month.10": "oktober", "month.11": "november", "month.12": "december",
 
 		"doc.title":    "Udbudsmateriale: fibernet i %s",
@@ -183,7 +201,7 @@ var catalogues = map[string]map[string]string{
 		"summary.area_size":       "Areal",
 		"summary.area_km2":        "%s km²",
 		"summary.pop":             "POP (tilslutningspunkt)",
-		"summary.pop_default":     "%s, %s (områdets midtpunkt; ikke fastsat)",
+		"summary.pop_default":     "%s (områdets midtpunkt; ikke fastsat)",
 		"summary.method":          "Ruteoverslag",
 		"summary.trench":          "Gravetracé",
 		"summary.drops":           "Stik i alt",
@@ -298,7 +316,8 @@ var catalogues = map[string]map[string]string{
 	"en": {
 		"num.thousands": ",", "num.decimal": ".", "num.percent": "%s%%", "num.metres": "%s m", "num.money": "DKK %s",
 		"date.format": "%d %s %d",
-		"month.1":     "January", "month.2": "February", "month.3": "March", "month.4": "April", "month.5": "May", "month.6": "June",
+		"geo.lonlat":  "%s° %s, %s° %s", "geo.n": "N", "geo.s": "S", "geo.e": "E", "geo.w": "W",
+		"month.1": "January", "month.2": "February", "month.3": "March", "month.4": "April", "month.5": "May", "month.6": "June",
 		"month.7": "July", "month.8": "August", "month.9": "September", "month.10": "October", "month.11": "November", "month.12": "December",
 
 		"doc.title":    "Tender package: fibre network in %s",
@@ -351,7 +370,7 @@ var catalogues = map[string]map[string]string{
 		"summary.area_size":       "Size",
 		"summary.area_km2":        "%s km²",
 		"summary.pop":             "POP (point of presence)",
-		"summary.pop_default":     "%s, %s (the area's centre; not set)",
+		"summary.pop_default":     "%s (the area's centre; not set)",
 		"summary.method":          "Route estimate",
 		"summary.trench":          "Trench",
 		"summary.drops":           "Drops in total",

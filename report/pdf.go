@@ -386,9 +386,9 @@ func (d *pdfDoc) summary() {
 	d.lifecycle()
 
 	d.subheading(l.T("summary.area_title"))
-	pop := l.Decimal(c.POP[0], 6) + ", " + l.Decimal(c.POP[1], 6)
+	pop := l.LonLat(c.POP[0], c.POP[1])
 	if t.Params.POP == nil {
-		pop = l.T("summary.pop_default", l.Decimal(c.POP[0], 6), l.Decimal(c.POP[1], 6))
+		pop = l.T("summary.pop_default", pop)
 	}
 	rows := [][2]string{
 		{l.T("summary.area_size"), l.T("summary.area_km2", l.Decimal(a.AreaM2/1e6, 2))},
