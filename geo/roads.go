@@ -450,17 +450,17 @@ func (rn *RoadNetwork) Route(pop orb.Point, addrs []orb.Point, opt RouteOptions)
 	for v := range dist {
 		dist[v], src[v], pred[v] = math.Inf(1), -1, -1
 	}
-	var h distHeap
+	var h DistHeap
 	for k, v := range g.termNode {
 		if src[v] >= 0 {
 			uf.union(int32(k), src[v]) // same road point: joined for free
 			continue
 		}
 		src[v], dist[v] = int32(k), 0
-		h.push(0, v)
+		h.Push(0, v)
 	}
-	for len(h) > 0 {
-		d, u := h.pop()
+	for h.Len() > 0 {
+		d, u := h.Pop()
 		if d > dist[u] {
 			continue
 		}
@@ -472,7 +472,7 @@ func (rn *RoadNetwork) Route(pop orb.Point, addrs []orb.Point, opt RouteOptions)
 			}
 			if nd := d + e.w; nd < dist[v] {
 				dist[v], src[v], pred[v] = nd, src[u], ei
-				h.push(nd, v)
+				h.Push(nd, v)
 			}
 		}
 	}
@@ -679,50 +679,4 @@ func (g *routeGraph) nodeXY(rn *RoadNetwork, v int32) orb.Point {
 		return rn.nodeXY[v]
 	}
 	return g.virtXY[int(v)-len(rn.nodeXY)]
-}
-
-// distHeap is a binary min-heap of (distance, node) for Dijkstra.
-type distHeap []struct {
-	d float64
-	v int32
-}
-
-func (h *distHeap) push(d float64, v int32) {
-	*h = append(*h, struct {
-		d float64
-		v int32
-	}{d, v})
-	s := *h
-	for i := len(s) - 1; i > 0; {
-		p := (i - 1) / 2
-		if s[p].d <= s[i].d {
-			break
-		}
-		s[p], s[i] = s[i], s[p]
-		i = p
-	}
-}
-
-func (h *distHeap) pop() (float64, int32) {
-	s := *h
-	top := s[0]
-	last := len(s) - 1
-	s[0] = s[last]
-	s = s[:last]
-	for i := 0; ; {
-		m, l, r := i, 2*i+1, 2*i+2
-		if l < len(s) && s[l].d < s[m].d {
-			m = l
-		}
-		if r < len(s) && s[r].d < s[m].d {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		s[m], s[i] = s[i], s[m]
-		i = m
-	}
-	*h = s
-	return top.d, top.v
 }

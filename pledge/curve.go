@@ -464,11 +464,11 @@ func primOrder(pts []orb.Point, starts []int) []int {
 	for _, s := range starts {
 		in[s] = true
 	}
-	var h nearHeap
+	var h geo.DistHeap
 	reach := func(u int) {
 		for _, v := range adj[off[u]:off[u+1]] {
 			if !in[v] {
-				h.push(math.Hypot(pts[u][0]-pts[v][0], pts[u][1]-pts[v][1]), v)
+				h.Push(math.Hypot(pts[u][0]-pts[v][0], pts[u][1]-pts[v][1]), v)
 			}
 		}
 	}
@@ -476,8 +476,9 @@ func primOrder(pts []orb.Point, starts []int) []int {
 		reach(s)
 	}
 	order := make([]int, 0, n-len(starts))
-	for len(h) > 0 {
-		v := int(h.pop())
+	for h.Len() > 0 {
+		_, p := h.Pop()
+		v := int(p)
 		if in[v] {
 			continue
 		}
@@ -486,56 +487,6 @@ func primOrder(pts []orb.Point, starts []int) []int {
 		reach(v)
 	}
 	return order
-}
-
-// nearHeap is a binary min-heap of (distance, point), ties by point index.
-type nearHeap []struct {
-	d float64
-	v int32
-}
-
-func (h nearHeap) less(i, j int) bool {
-	return h[i].d < h[j].d || (h[i].d == h[j].d && h[i].v < h[j].v)
-}
-
-func (h *nearHeap) push(d float64, v int32) {
-	*h = append(*h, struct {
-		d float64
-		v int32
-	}{d, v})
-	s := *h
-	for i := len(s) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !s.less(i, p) {
-			break
-		}
-		s[i], s[p] = s[p], s[i]
-		i = p
-	}
-}
-
-func (h *nearHeap) pop() int32 {
-	s := *h
-	top := s[0].v
-	last := len(s) - 1
-	s[0] = s[last]
-	s = s[:last]
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < len(s) && s.less(l, m) {
-			m = l
-		}
-		if r < len(s) && s.less(r, m) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		s[i], s[m] = s[m], s[i]
-		i = m
-	}
-	*h = s
-	return top
 }
 
 // pointOnSurface returns a point inside mp: the centroid of its largest
