@@ -12,6 +12,9 @@ import (
 
 const areaColumns = `id, code, name, area_m2, threshold_percent, threshold_units, deadline, status, addresses, units, pledged_units`
 
+// areaGeometry is the geometry column of an areas row.
+const areaGeometry = `(SELECT geom FROM area_shapes WHERE area_id = areas.id)`
+
 func scanArea(row pgx.Row, geom bool) (pledge.Area, error) {
 	var a pledge.Area
 	var deadline *time.Time
@@ -33,7 +36,7 @@ func scanArea(row pgx.Row, geom bool) (pledge.Area, error) {
 func (s *Store) Areas(ctx context.Context, withGeometry bool) ([]pledge.Area, error) {
 	q := `SELECT ` + areaColumns
 	if withGeometry {
-		q += `, geom`
+		q += `, ` + areaGeometry
 	}
 	rows, err := s.pool.Query(ctx, q+` FROM areas ORDER BY code`)
 	if err != nil {
@@ -53,7 +56,7 @@ func (s *Store) Areas(ctx context.Context, withGeometry bool) ([]pledge.Area, er
 
 // Area returns one area with its geometry.
 func (s *Store) Area(ctx context.Context, code string) (pledge.Area, error) {
-	a, err := scanArea(s.pool.QueryRow(ctx, `SELECT `+areaColumns+`, geom FROM areas WHERE code = $1`, code), true)
+	a, err := scanArea(s.pool.QueryRow(ctx, `SELECT `+areaColumns+`, `+areaGeometry+` FROM areas WHERE code = $1`, code), true)
 	if pledge.ErrorCode(err) == pledge.ENOTFOUND {
 		return a, pledge.Errorf(pledge.ENOTFOUND, "no area with code %q", code)
 	}
@@ -92,11 +95,15 @@ func (s *Store) ImportAreas(ctx context.Context, areas []pledge.Area, opt pledge
 		for _, a := range areas {
 			mp := a.Geometry
 			// xmax = 0 only on a row this statement inserted.
-			b.Queue(`INSERT INTO areas (code, name, geom, area_m2, threshold_percent, threshold_units, deadline, status)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-				ON CONFLICT (code) DO UPDATE SET name = excluded.name, geom = excluded.geom, area_m2 = excluded.area_m2,
-					threshold_percent = CASE WHEN $9 THEN excluded.threshold_percent ELSE areas.threshold_percent END
-				RETURNING xmax = 0`,
+			b.Queue(`WITH a AS (
+					INSERT INTO areas (code, name, area_m2, threshold_percent, threshold_units, deadline, status)
+					VALUES ($1, $2, $4, $5, $6, $7, $8)
+					ON CONFLICT (code) DO UPDATE SET name = excluded.name, area_m2 = excluded.area_m2,
+						threshold_percent = CASE WHEN $9 THEN excluded.threshold_percent ELSE areas.threshold_percent END
+					RETURNING id, xmax = 0 AS created)
+				INSERT INTO area_shapes (area_id, geom) SELECT id, $3 FROM a
+				ON CONFLICT (area_id) DO UPDATE SET geom = excluded.geom
+				RETURNING (SELECT created FROM a)`,
 				a.Code, a.Name, multiPolygon{&mp}, a.AreaM2, a.ThresholdPercent, a.ThresholdUnits, a.Deadline, string(a.Status), opt.SetThreshold)
 		}
 		br := tx.SendBatch(ctx, b)
@@ -126,13 +133,13 @@ func (s *Store) ImportAreas(ctx context.Context, areas []pledge.Area, opt pledge
 }
 
 // beginBulk prepares an import transaction: it waits for pledges in flight
-// and holds new ones back until commit (see writeLock), and lifts the
+// and holds new ones back until commit (see lockPledges), and lifts the
 // statement timeout, which is meant for requests, not for bulk work.
 func beginBulk(ctx context.Context, tx pgx.Tx) error {
 	if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
 		return formatError(err)
 	}
-	return lockExclusive(ctx, tx)
+	return lockPledges(ctx, tx)
 }
 
 // reassign streams every address through assign and moves those whose area

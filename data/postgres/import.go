@@ -26,11 +26,9 @@ import (
 
 // firstLoadDrop and firstLoadMake are what a first load drops before its
 // COPY and makes again at Commit, in order. They must match the
-// migrations. The pledges' foreign key goes too, because it needs the
-// primary key (pledges is empty while addresses is).
+// migrations.
 var (
 	firstLoadDrop = []string{
-		`ALTER TABLE pledges DROP CONSTRAINT pledges_address_id_fkey`,
 		`ALTER TABLE addresses DROP CONSTRAINT addresses_area_id_fkey`,
 		`ALTER TABLE addresses DROP CONSTRAINT addresses_pkey`,
 		`DROP INDEX addresses_geom`,
@@ -43,7 +41,6 @@ var (
 		`CREATE INDEX addresses_area ON addresses (area_id)`,
 		`CREATE INDEX addresses_search ON addresses (search_key, id)`,
 		`ALTER TABLE addresses ADD CONSTRAINT addresses_area_id_fkey FOREIGN KEY (area_id) REFERENCES areas (id)`,
-		`ALTER TABLE pledges ADD CONSTRAINT pledges_address_id_fkey FOREIGN KEY (address_id) REFERENCES addresses (id)`,
 	}
 )
 
@@ -108,7 +105,7 @@ func (im *addressImport) begin(ctx context.Context) error {
 		return err
 	}
 	if empty {
-		if err := lockExclusive(ctx, tx); err != nil {
+		if err := lockPledges(ctx, tx); err != nil {
 			return err
 		}
 		if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM addresses)`).Scan(&empty); err != nil {
@@ -249,7 +246,7 @@ func (im *addressImport) commitMerge(ctx context.Context) (pledge.AddressImportC
 	if err := im.addExtraUnits(ctx, "import_addresses"); err != nil {
 		return c, err
 	}
-	if err := lockExclusive(ctx, tx); err != nil {
+	if err := lockPledges(ctx, tx); err != nil {
 		return c, err
 	}
 	var before, after int64

@@ -43,65 +43,128 @@ func (s *Store) PledgeByIdempotencyKey(ctx context.Context, key string) (pledge.
 // decide, in one transaction. Of concurrent pledges for one unit the
 // partial unique index lets exactly one commit; the area row, locked by the
 // counter update until commit, keeps the counter exact.
+//
+// A pledge is the hot write path, so its statements travel in pipelined
+// batches: with a unit given, BEGIN through the counter update is one
+// round trip and COMMIT the second (a third picks the first free unit).
+// The pledge is inserted before the area row is locked, so a pledge that
+// waits for a concurrent one on the same unit never holds the area.
 func (s *Store) CreatePledge(ctx context.Context, p *pledge.Pledge, decide pledge.Decider) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		// One round trip: the shared write lock (imports wait for us, we
-		// wait for an import), then the address as it is after any import.
-		b := &pgx.Batch{}
-		b.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, int64(writeLock))
-		b.Queue(`SELECT units, area_id FROM addresses WHERE id = $1`, p.AddressID)
-		br := tx.SendBatch(ctx, b)
-		_, err := br.Exec()
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return formatError(err)
+	}
+	// A connection still in a transaction is closed on release, never
+	// reused; rolling back first keeps it.
+	defer conn.Release()
+	done := false
+	defer func() {
+		if !done && conn.Conn().PgConn().TxStatus() != 'I' {
+			rctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			conn.Exec(rctx, `ROLLBACK`)
+			cancel()
+		}
+	}()
+
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	if p.Unit == 0 {
+		// The lowest unit without an active pledge. A concurrent pledge may
+		// take it first: the insert then conflicts, and the service tries
+		// again.
+		b.Queue(`SELECT ad.units, ad.area_id IS NOT NULL, (SELECT n FROM generate_series(1, ad.units) n
+			WHERE n NOT IN (SELECT unit FROM pledges WHERE address_id = ad.id AND status = 'active') ORDER BY n LIMIT 1)
+			FROM addresses ad WHERE ad.id = $1`, p.AddressID)
 		var units int
-		var areaID *int64
-		if err == nil {
-			err = br.QueryRow().Scan(&units, &areaID)
-		}
-		if cerr := br.Close(); err == nil {
-			err = cerr
-		}
-		if err == pgx.ErrNoRows {
+		var inArea bool
+		var free *int
+		err := sendBatch(ctx, conn.Conn(), b, 1, func(br pgx.BatchResults) error {
+			return br.QueryRow().Scan(&units, &inArea, &free)
+		})
+		switch {
+		case err == pgx.ErrNoRows:
 			return pledge.Errorf(pledge.ENOTFOUND, "no address with id %q", p.AddressID)
-		} else if err != nil {
+		case err != nil:
 			return formatError(err)
-		}
-		if areaID == nil {
+		case !inArea:
 			return pledge.Errorf(pledge.EINVALID, "address %q is outside every area", p.AddressID)
+		case free == nil:
+			return pledge.Errorf(pledge.ECONFLICT, "all %d unit(s) at this address are already pledged", units)
 		}
-		if p.Unit == 0 {
-			// The lowest unit without an active pledge. A concurrent pledge
-			// may take it first: the insert then conflicts, and the service
-			// tries again.
-			err := tx.QueryRow(ctx, `SELECT n FROM generate_series(1, $1::integer) n
-				WHERE n NOT IN (SELECT unit FROM pledges WHERE address_id = $2 AND status = 'active') ORDER BY n LIMIT 1`,
-				units, p.AddressID).Scan(&p.Unit)
-			if err == pgx.ErrNoRows {
-				return pledge.Errorf(pledge.ECONFLICT, "all %d unit(s) at this address are already pledged", units)
-			} else if err != nil {
-				return formatError(err)
-			}
-		}
-		var key *string
-		if p.IdempotencyKey != "" {
-			key = &p.IdempotencyKey
-		}
-		err = tx.QueryRow(ctx, `INSERT INTO pledges (token, address_id, unit, name, email, phone, consent, status, idempotency_key, request_hash, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
-			p.Token, p.AddressID, p.Unit, p.Name, p.Email, p.Phone, p.Consent, string(p.Status), key, p.RequestHash,
-			p.CreatedAt, p.UpdatedAt).Scan(&p.ID)
-		if err != nil {
-			if pledge.ErrorCode(formatError(err)) == pledge.ECONFLICT {
-				return pledge.Errorf(pledge.ECONFLICT, "unit %d at this address is already pledged", p.Unit)
-			}
-			return formatError(err)
-		}
-		a, err := moveCounter(ctx, tx, *areaID, +1)
-		if err != nil {
+		p.Unit = *free
+		b = &pgx.Batch{}
+	}
+	var key *string
+	if p.IdempotencyKey != "" {
+		key = &p.IdempotencyKey
+	}
+	// Writing the pledge row first waits for an import in progress (see
+	// lockPledges), so the area is looked up after it.
+	b.Queue(`INSERT INTO pledges (token, address_id, unit, name, email, phone, consent, status, idempotency_key, request_hash, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+		p.Token, p.AddressID, p.Unit, p.Name, p.Email, p.Phone, p.Consent, string(p.Status), key, p.RequestHash,
+		p.CreatedAt, p.UpdatedAt)
+	b.Queue(`UPDATE areas SET pledged_units = pledged_units + 1
+		WHERE id = (SELECT area_id FROM addresses WHERE id = $1) RETURNING `+areaColumns, p.AddressID)
+	var a pledge.Area
+	inserted := false
+	err = sendBatch(ctx, conn.Conn(), b, b.Len()-2, func(br pgx.BatchResults) error {
+		if err := br.QueryRow().Scan(&p.ID); err != nil {
 			return err
 		}
-		p.AreaCode = a.Code
-		return apply(ctx, tx, a, decide)
+		inserted = true
+		a, err = scanArea(br.QueryRow(), false)
+		return err
 	})
+	switch {
+	case inserted && pledge.ErrorCode(err) == pledge.ENOTFOUND:
+		// No area row was counted: the address is outside every area, or
+		// there is no such address (pledges has no foreign key).
+		var exists bool
+		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM addresses WHERE id = $1)`, p.AddressID).Scan(&exists); err != nil {
+			return formatError(err)
+		}
+		if !exists {
+			return pledge.Errorf(pledge.ENOTFOUND, "no address with id %q", p.AddressID)
+		}
+		return pledge.Errorf(pledge.EINVALID, "address %q is outside every area", p.AddressID)
+	case pledge.ErrorCode(formatError(err)) == pledge.ECONFLICT:
+		return pledge.Errorf(pledge.ECONFLICT, "unit %d at this address is already pledged", p.Unit)
+	case err != nil:
+		return formatError(err)
+	}
+	p.AreaCode = a.Code
+
+	t, err := decide(a)
+	if err != nil {
+		return err
+	}
+	b = &pgx.Batch{}
+	queueTransition(b, a, t)
+	b.Queue(`COMMIT`)
+	if err := sendBatch(ctx, conn.Conn(), b, 0, nil); err != nil {
+		return formatError(err)
+	}
+	done = true
+	return nil
+}
+
+// sendBatch sends b and reads its results: the first skip statements'
+// results are checked for errors, read reads the next ones, and Close
+// checks the rest.
+func sendBatch(ctx context.Context, conn *pgx.Conn, b *pgx.Batch, skip int, read func(pgx.BatchResults) error) error {
+	br := conn.SendBatch(ctx, b)
+	var err error
+	for ; skip > 0 && err == nil; skip-- {
+		_, err = br.Exec()
+	}
+	if read != nil && err == nil {
+		err = read(br)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // WithdrawPledge marks the pledge withdrawn, erases its contact details and
@@ -110,9 +173,6 @@ func (s *Store) CreatePledge(ctx context.Context, p *pledge.Pledge, decide pledg
 func (s *Store) WithdrawPledge(ctx context.Context, token string, at time.Time, decide pledge.Decider) (pledge.Pledge, error) {
 	var out pledge.Pledge
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := lockShared(ctx, tx); err != nil {
-			return err
-		}
 		var areaID *int64
 		p, err := scanPledge(tx.QueryRow(ctx, `WITH p AS (
 				UPDATE pledges SET status = 'withdrawn', name = '', email = '', phone = '', updated_at = $2
@@ -152,18 +212,24 @@ func apply(ctx context.Context, tx pgx.Tx, a pledge.Area, decide pledge.Decider)
 	if err != nil {
 		return err
 	}
+	b := &pgx.Batch{}
+	queueTransition(b, a, t)
+	if b.Len() == 0 {
+		return nil
+	}
+	return formatError(tx.SendBatch(ctx, b).Close())
+}
+
+// queueTransition queues what a Decider decided: the area's new status and
+// its event, recorded once per key.
+func queueTransition(b *pgx.Batch, a pledge.Area, t pledge.Transition) {
 	if t.Status != "" && t.Status != a.Status {
-		if _, err := tx.Exec(ctx, `UPDATE areas SET status = $1 WHERE id = $2`, string(t.Status), a.ID); err != nil {
-			return formatError(err)
-		}
+		b.Queue(`UPDATE areas SET status = $1 WHERE id = $2`, string(t.Status), a.ID)
 	}
 	if e := t.Event; e != nil {
-		if _, err := tx.Exec(ctx, `INSERT INTO outbox (key, kind, area_code, payload, created_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (key) DO NOTHING`, e.Key, e.Kind, e.AreaCode, e.Payload, e.At); err != nil {
-			return formatError(err)
-		}
+		b.Queue(`INSERT INTO outbox (key, kind, area_code, payload, created_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (key) DO NOTHING`, e.Key, e.Kind, e.AreaCode, e.Payload, e.At)
 	}
-	return nil
 }
 
 // Events lists outbox events in the order recorded.

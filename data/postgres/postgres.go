@@ -236,18 +236,15 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return formatError(tx.Commit(ctx))
 }
 
-// writeLock is an advisory lock that orders imports against pledges: a
-// pledge or withdrawal takes it shared, an import exclusively, so an import
-// never recounts areas while a pledge is in flight, and a pledge never
-// counts into an area an import is moving its address out of.
-const writeLock = 0x6b6f6d2d77726974 // "kom-writ"
-
-func lockShared(ctx context.Context, tx pgx.Tx) error {
-	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, int64(writeLock))
-	return formatError(err)
-}
-
-func lockExclusive(ctx context.Context, tx pgx.Tx) error {
-	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLock))
+// lockPledges orders an import against pledges without costing a pledge
+// anything: SHARE ROW EXCLUSIVE on pledges conflicts with the ROW
+// EXCLUSIVE lock every pledge and withdrawal takes by writing a pledge row,
+// and with itself. So an import waits for the pledges in flight and holds
+// new ones back until it commits: it never recounts areas while a pledge is
+// uncommitted, and a pledge, which finds its address's area only after
+// writing its row, never counts into an area the import moved the address
+// out of. Two imports run one after the other. Readers are not blocked.
+func lockPledges(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `LOCK TABLE pledges IN SHARE ROW EXCLUSIVE MODE`)
 	return formatError(err)
 }
