@@ -61,17 +61,23 @@ func DefaultConfig() Config {
 	}
 }
 
-// env reads KOMMUNITY_<NAME>, or <NAME>_FILE's file contents for secrets.
-func env(name string) (string, bool) {
+// env reads KOMMUNITY_<NAME>, or the contents of the file that
+// KOMMUNITY_<NAME>_FILE names (for secrets). An unreadable file is reported
+// through errs rather than silently turning a setting off.
+func env(name string, errs *envErr) (string, bool) {
 	key := "KOMMUNITY_" + name
 	if v, ok := os.LookupEnv(key); ok {
 		return v, true
 	}
 	if path, ok := os.LookupEnv(key + "_FILE"); ok {
 		b, err := os.ReadFile(path)
-		if err == nil {
-			return strings.TrimSpace(string(b)), true
+		if err != nil {
+			if errs != nil {
+				*errs = append(*errs, fmt.Sprintf("%s_FILE: %v", key, err))
+			}
+			return "", false
 		}
+		return strings.TrimSpace(string(b)), true
 	}
 	return "", false
 }
@@ -103,15 +109,15 @@ func (c *Config) serveFlags(fs *flag.FlagSet, errs *envErr) {
 	c.Tender.flags(fs, errs)
 }
 
-func stringVar(fs *flag.FlagSet, p *string, name, envName, usage string, _ *envErr) {
-	if v, ok := env(envName); ok {
+func stringVar(fs *flag.FlagSet, p *string, name, envName, usage string, errs *envErr) {
+	if v, ok := env(envName, errs); ok {
 		*p = v
 	}
 	fs.StringVar(p, name, *p, usage+" (env KOMMUNITY_"+envName+")")
 }
 
 func boolVar(fs *flag.FlagSet, p *bool, name, envName, usage string, errs *envErr) {
-	if v, ok := env(envName); ok {
+	if v, ok := env(envName, errs); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
 			*errs = append(*errs, fmt.Sprintf("KOMMUNITY_%s=%q: want true or false", envName, v))
@@ -122,7 +128,7 @@ func boolVar(fs *flag.FlagSet, p *bool, name, envName, usage string, errs *envEr
 }
 
 func uint64Var(fs *flag.FlagSet, p *uint64, name, envName, usage string, errs *envErr) {
-	if v, ok := env(envName); ok {
+	if v, ok := env(envName, errs); ok {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
 			*errs = append(*errs, fmt.Sprintf("KOMMUNITY_%s=%q: want a whole number", envName, v))
@@ -133,7 +139,7 @@ func uint64Var(fs *flag.FlagSet, p *uint64, name, envName, usage string, errs *e
 }
 
 func int64Var(fs *flag.FlagSet, p *int64, name, envName, usage string, errs *envErr) {
-	if v, ok := env(envName); ok {
+	if v, ok := env(envName, errs); ok {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
 			*errs = append(*errs, fmt.Sprintf("KOMMUNITY_%s=%q: want a whole number", envName, v))
@@ -144,7 +150,7 @@ func int64Var(fs *flag.FlagSet, p *int64, name, envName, usage string, errs *env
 }
 
 func durationVar(fs *flag.FlagSet, p *time.Duration, name, envName, usage string, errs *envErr) {
-	if v, ok := env(envName); ok {
+	if v, ok := env(envName, errs); ok {
 		d, err := time.ParseDuration(v)
 		if err != nil {
 			*errs = append(*errs, fmt.Sprintf("KOMMUNITY_%s=%q: want a duration such as 30s", envName, v))

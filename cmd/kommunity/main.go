@@ -121,6 +121,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // usageError is a mistake in the command line.
 type usageError struct{ error }
 
+func (e usageError) Unwrap() error { return e.error }
+
 // userMessage is what a command-line user sees of an error: the message of
 // a pledge.Error, or the wrapped text of anything else (the user runs the
 // tool on their own data, so the detail helps and leaks nothing).

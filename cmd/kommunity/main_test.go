@@ -250,6 +250,9 @@ func TestUsageErrors(t *testing.T) {
 			t.Errorf("kommunity %v: exit %d, want 2", args, code)
 		}
 	}
+	if code, _, errOut := run(t, "areas", "-h"); code != 0 || !strings.Contains(errOut, "-json") {
+		t.Errorf("areas -h: exit %d, %s", code, errOut)
+	}
 	if code, _, errOut := run(t, "import", "addresses", "--units", "x", "f.csv"); code != 2 || !strings.Contains(errOut, "--units and --streets go with --format dawa") {
 		t.Errorf("exit %d: %s", code, errOut)
 	}
@@ -263,6 +266,11 @@ func TestEnvironmentConfig(t *testing.T) {
 	if _, err := os.Stat(db); err != nil {
 		t.Fatalf("KOMMUNITY_DB was not used: %v", err)
 	}
+	t.Setenv("KOMMUNITY_ADMIN_TOKEN_FILE", filepath.Join(dir, "missing-token"))
+	if code, _, errOut := run(t, "serve"); code != 2 || !strings.Contains(errOut, "KOMMUNITY_ADMIN_TOKEN_FILE") {
+		t.Errorf("unreadable secret file: exit %d, %s", code, errOut)
+	}
+	os.Unsetenv("KOMMUNITY_ADMIN_TOKEN_FILE")
 	t.Setenv("KOMMUNITY_DEMO", "maybe")
 	if code, _, errOut := run(t, "serve"); code != 2 || !strings.Contains(errOut, `KOMMUNITY_DEMO="maybe"`) {
 		t.Errorf("bad env value: exit %d, %s", code, errOut)
