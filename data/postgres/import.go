@@ -3,9 +3,10 @@ package postgres
 import (
 	"context"
 	"errors"
-	"hash/maphash"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/kommunity/kommunity/pledge"
 	"github.com/twpayne/go-geom"
 )
@@ -52,8 +53,7 @@ func (s *Store) BeginAddressImport(ctx context.Context) (pledge.AddressImport, e
 	if err != nil {
 		return nil, formatError(err)
 	}
-	im := &addressImport{tx: tx, areaIDs: map[string]int64{}, seen: map[[2]uint64]struct{}{},
-		extra: map[string]int{}, seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	im := &addressImport{tx: tx, areaIDs: map[string]int64{}}
 	if err := im.begin(ctx); err != nil {
 		tx.Rollback(context.Background())
 		return nil, formatError(err)
@@ -65,14 +65,9 @@ type addressImport struct {
 	tx      pgx.Tx
 	direct  bool // rows go straight into the empty addresses table
 	areaIDs map[string]int64
-	// seen holds a 128-bit hash of every id sent, so a repeated id (extra
-	// units of one address) is caught in memory, never sent twice, and its
-	// units are added at Commit.
-	seen  map[[2]uint64]struct{}
-	seeds [2]maphash.Seed
-	extra map[string]int
-	copy  *copyStream
-	done  bool
+	staged  int // rows sent, repeated ids included
+	copy    *copyStream
+	done    bool
 }
 
 func (im *addressImport) begin(ctx context.Context) error {
@@ -122,7 +117,7 @@ func (im *addressImport) begin(ctx context.Context) error {
 		return nil
 	}
 	_, err = tx.Exec(ctx, `CREATE TEMP TABLE import_addresses (
-		id text COLLATE "C" NOT NULL, text text NOT NULL, search_key text COLLATE "C" NOT NULL,
+		seq bigint NOT NULL, id text COLLATE "C" NOT NULL, text text NOT NULL, search_key text COLLATE "C" NOT NULL,
 		lon double precision NOT NULL, lat double precision NOT NULL, units integer NOT NULL, area_id bigint
 	) ON COMMIT DROP`)
 	return err
@@ -132,20 +127,14 @@ func (im *addressImport) Add(ctx context.Context, addrs []pledge.Address) error 
 	if im.done {
 		return errors.New("address import: Add after Commit or Rollback")
 	}
-	batch := make([]stagedAddress, 0, len(addrs))
-	for _, a := range addrs {
-		h := [2]uint64{maphash.String(im.seeds[0], a.ID), maphash.String(im.seeds[1], a.ID)}
-		if _, dup := im.seen[h]; dup {
-			im.extra[a.ID] += a.Units
-			continue
-		}
-		im.seen[h] = struct{}{}
-		sa := stagedAddress{id: a.ID, text: a.Text, lon: a.Point[0], lat: a.Point[1], units: int32(a.Units)}
+	batch := make([]stagedAddress, len(addrs))
+	for i, a := range addrs {
+		batch[i] = stagedAddress{seq: im.staged + i, id: a.ID, text: a.Text, lon: a.Point[0], lat: a.Point[1], units: int32(a.Units)}
 		if id, ok := im.areaIDs[a.AreaCode]; ok {
-			sa.areaID = &id
+			batch[i].areaID = &id
 		}
-		batch = append(batch, sa)
 	}
+	im.staged += len(addrs)
 	if len(batch) == 0 {
 		return nil
 	}
@@ -153,7 +142,7 @@ func (im *addressImport) Add(ctx context.Context, addrs []pledge.Address) error 
 		if im.direct {
 			im.copy = startCopy(ctx, im.tx, "addresses", []string{"id", "text", "search_key", "geom", "units", "area_id"}, directRow)
 		} else {
-			im.copy = startCopy(ctx, im.tx, "import_addresses", []string{"id", "text", "search_key", "lon", "lat", "units", "area_id"}, stagingRow)
+			im.copy = startCopy(ctx, im.tx, "import_addresses", []string{"seq", "id", "text", "search_key", "lon", "lat", "units", "area_id"}, stagingRow)
 		}
 	}
 	return im.copy.send(batch)
@@ -162,6 +151,7 @@ func (im *addressImport) Add(ctx context.Context, addrs []pledge.Address) error 
 // stagedAddress is one row on its way to COPY; its search key is computed
 // in the COPY goroutine, off the caller's path.
 type stagedAddress struct {
+	seq      int
 	id, text string
 	lon, lat float64
 	units    int32
@@ -175,8 +165,8 @@ func directRow(a *stagedAddress, row []any) {
 }
 
 func stagingRow(a *stagedAddress, row []any) {
-	row[0], row[1], row[2] = a.id, a.text, pledge.SearchKey(a.text)
-	row[3], row[4], row[5], row[6] = a.lon, a.lat, a.units, a.areaID
+	row[0], row[1], row[2], row[3] = int64(a.seq), a.id, a.text, pledge.SearchKey(a.text)
+	row[4], row[5], row[6], row[7] = a.lon, a.lat, a.units, a.areaID
 }
 
 func (im *addressImport) Commit(ctx context.Context) (pledge.AddressImportCounts, error) {
@@ -209,43 +199,45 @@ func (im *addressImport) Commit(ctx context.Context) (pledge.AddressImportCounts
 	return c, nil
 }
 
-// addExtraUnits adds the units of repeated ids to their first row in table.
-func (im *addressImport) addExtraUnits(ctx context.Context, table string) error {
-	if len(im.extra) == 0 {
-		return nil
-	}
-	ids := make([]string, 0, len(im.extra))
-	units := make([]int32, 0, len(im.extra))
-	for id, u := range im.extra {
-		ids = append(ids, id)
-		units = append(units, int32(u))
-	}
-	_, err := im.tx.Exec(ctx, `UPDATE `+table+` t SET units = t.units + e.units
-		FROM unnest($1::text[], $2::integer[]) AS e (id, units) WHERE t.id = e.id COLLATE "C"`, ids, units)
-	return formatError(err)
-}
+// A repeated id (extra units of one address: the caller lets only ids
+// derived from text and position repeat, so the rows are the same but for
+// their units) is rare, so it is not looked for row by row: the unique
+// index or the upsert finds it, and only then is the import's transaction
+// rolled back to a savepoint and the repeats merged.
 
 func (im *addressImport) commitDirect(ctx context.Context) (pledge.AddressImportCounts, error) {
 	var c pledge.AddressImportCounts
-	for _, q := range firstLoadMake {
-		if _, err := im.tx.Exec(ctx, q); err != nil {
+	tx := im.tx
+	merged := 0
+	err := savepoint(ctx, tx, firstLoadMake[0])
+	if isRepeat(err) {
+		// Keep one row per id with the units of all; the rows are equal
+		// otherwise.
+		tag, merr := tx.Exec(ctx, `WITH r AS (
+				SELECT id, min(ctid) AS keep, sum(units) AS units FROM addresses GROUP BY id HAVING count(*) > 1),
+			u AS (UPDATE addresses a SET units = r.units FROM r WHERE a.ctid = r.keep)
+			DELETE FROM addresses a USING r WHERE a.id = r.id AND a.ctid <> r.keep`)
+		if merr != nil {
+			return c, formatError(merr)
+		}
+		merged = int(tag.RowsAffected())
+		_, err = tx.Exec(ctx, firstLoadMake[0])
+	}
+	if err != nil {
+		return c, formatError(err)
+	}
+	for _, q := range firstLoadMake[1:] {
+		if _, err := tx.Exec(ctx, q); err != nil {
 			return c, formatError(err)
 		}
 	}
-	// With the primary key back, each repeated id is one index lookup.
-	if err := im.addExtraUnits(ctx, "addresses"); err != nil {
-		return c, err
-	}
-	c.Inserted = len(im.seen)
+	c.Inserted = im.staged - merged
 	return c, nil
 }
 
 func (im *addressImport) commitMerge(ctx context.Context) (pledge.AddressImportCounts, error) {
 	var c pledge.AddressImportCounts
 	tx := im.tx
-	if err := im.addExtraUnits(ctx, "import_addresses"); err != nil {
-		return c, err
-	}
 	if err := lockPledges(ctx, tx); err != nil {
 		return c, err
 	}
@@ -256,13 +248,30 @@ func (im *addressImport) commitMerge(ctx context.Context) (pledge.AddressImportC
 	// The WHERE on the update leaves identical rows untouched, so the
 	// statement's row count is inserts plus real updates. Sorting by id
 	// walks the primary key in order.
-	tag, err := tx.Exec(ctx, `INSERT INTO addresses (id, text, search_key, geom, units, area_id)
+	const merge = `INSERT INTO addresses (id, text, search_key, geom, units, area_id)
 		SELECT id, text, search_key, ST_SetSRID(ST_MakePoint(lon, lat), 4326), units, area_id
-		FROM import_addresses ORDER BY id
+		FROM (%s) s ORDER BY id
 		ON CONFLICT (id) DO UPDATE SET text = excluded.text, search_key = excluded.search_key,
 			geom = excluded.geom, units = excluded.units, area_id = excluded.area_id
 		WHERE addresses.text IS DISTINCT FROM excluded.text OR addresses.geom IS DISTINCT FROM excluded.geom
-			OR addresses.units IS DISTINCT FROM excluded.units OR addresses.area_id IS DISTINCT FROM excluded.area_id`)
+			OR addresses.units IS DISTINCT FROM excluded.units OR addresses.area_id IS DISTINCT FROM excluded.area_id`
+	staged := im.staged
+	var tag pgconn.CommandTag
+	err := savepoint(ctx, tx, "")
+	if err == nil {
+		tag, err = tx.Exec(ctx, fmt.Sprintf(merge, `SELECT * FROM import_addresses`))
+	}
+	if isRepeat(err) {
+		// The first row of an id gives its fields; the units add up.
+		if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT import`); err != nil {
+			return c, formatError(err)
+		}
+		if err := tx.QueryRow(ctx, `SELECT count(DISTINCT id) FROM import_addresses`).Scan(&staged); err != nil {
+			return c, formatError(err)
+		}
+		tag, err = tx.Exec(ctx, fmt.Sprintf(merge, `SELECT DISTINCT ON (id) id, text, search_key, lon, lat,
+			sum(units) OVER (PARTITION BY id) AS units, area_id FROM import_addresses ORDER BY id, seq`))
+	}
 	if err != nil {
 		return c, formatError(err)
 	}
@@ -272,8 +281,31 @@ func (im *addressImport) commitMerge(ctx context.Context) (pledge.AddressImportC
 	}
 	c.Inserted = int(after - before)
 	c.Updated = changed - c.Inserted
-	c.Unchanged = len(im.seen) - changed
+	c.Unchanged = staged - changed
 	return c, nil
+}
+
+// savepoint sets the savepoint "import" and, unless q is empty, runs q;
+// when q fails it rolls back to the savepoint, so the transaction can go
+// on, and returns q's error.
+func savepoint(ctx context.Context, tx pgx.Tx, q string) error {
+	if _, err := tx.Exec(ctx, `SAVEPOINT import`); err != nil || q == "" {
+		return err
+	}
+	_, err := tx.Exec(ctx, q)
+	if err != nil {
+		if _, rerr := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT import`); rerr != nil {
+			return rerr
+		}
+	}
+	return err
+}
+
+// isRepeat reports whether err is a repeated id: a unique violation while
+// building the primary key, or an upsert meeting the same id twice.
+func isRepeat(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "21000")
 }
 
 func (im *addressImport) Rollback() error {

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# PostgreSQL benchmarks of kommunity against a baseline measured in the same
+# run, on a durable (fsync on) cluster of its own on 127.0.0.1.
+#
+#   bash bench/pg_bench.sh [import|pledge|all]      (default all)
+#
+# import: 1M generated addresses assigned to 2,000 areas, end to end
+#         (kommunity import areas && kommunity import addresses) against
+#         what a GIS engineer does by hand: ogr2ogr of the same CSV and
+#         GeoJSON, then UPDATE ... FROM areas WHERE ST_Contains(...).
+# pledge: POST /api/pledges throughput and latency through one kommunity
+#         serve against the server's commit ceiling: pgbench with a one-row
+#         INSERT script, same cluster, same number of clients.
+#
+# Sizes: ADDRESSES (1000000), AREAS (2000), CLIENTS (32), PLEDGE_SECONDS
+# (10), PLEDGE_AREAS (200: pledges spread over a region's areas; each
+# pledge locks its area's counter row until commit), PORT (55440). Needs root or an installed PostgreSQL 15 + PostGIS 3
+# and gdal-bin (ogr2ogr). Results go to stdout and $OUT
+# (bench/results-postgres.txt).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+what=${1:-all}
+ADDRESSES=${ADDRESSES:-1000000}
+AREAS=${AREAS:-2000}
+CLIENTS=${CLIENTS:-32}
+PLEDGE_SECONDS=${PLEDGE_SECONDS:-10}
+PLEDGE_AREAS=${PLEDGE_AREAS:-200}
+PORT=${PORT:-55440}
+OUT=${OUT:-bench/results-postgres.txt}
+
+tmp=$(mktemp -d /tmp/kommunity-pgbench.XXXXXX)
+serve_pid=
+cleanup() {
+	[[ -n $serve_pid ]] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
+	bash scripts/postgres.sh stop "$tmp/pg" "$PORT" || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+log() { echo "$*" | tee -a "$OUT"; }
+now() { date +%s.%N; }
+secs() { echo "$2 - $1" | bc -l | xargs printf '%.2f'; }
+
+bash scripts/postgres.sh install
+if ! command -v ogr2ogr >/dev/null && [[ $what != pledge ]]; then
+	[[ $(id -u) -eq 0 ]] || { echo "pg_bench: ogr2ogr (gdal-bin) is missing" >&2; exit 1; }
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q gdal-bin >&2
+fi
+command -v bc >/dev/null || { echo "pg_bench: bc is missing" >&2; exit 1; }
+admin=$(bash scripts/postgres.sh start "$tmp/pg" "$PORT" --durable)
+db_url() { echo "postgres://postgres@127.0.0.1:$PORT/$1?sslmode=disable"; }
+psql_admin() { psql -X -q -v ON_ERROR_STOP=1 "$admin" "$@"; }
+
+go build -o "$tmp/kommunity" ./cmd/kommunity
+go build -o "$tmp/pgload" ./bench/pgload
+K=$tmp/kommunity
+
+log "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(psql -X -tA "$admin" -c 'SHOW server_version') + PostGIS $(psql -X -tA "$admin" -c "SELECT default_version FROM pg_available_extensions WHERE name = 'postgis'"), fsync on"
+
+bench_import() {
+	"$K" demo --seed 1 --areas "$AREAS" --addresses "$ADDRESSES" --out "$tmp/data" >/dev/null
+	log "## import: $ADDRESSES addresses, $AREAS areas (data/demo seed 1)"
+
+	psql_admin -c 'CREATE DATABASE k_import'
+	local url t0 t1 t2 t3
+	url=$(db_url k_import)
+	t0=$(now)
+	"$K" import areas --database-url "$url" "$tmp/data/areas.geojson" >/dev/null
+	"$K" import addresses --database-url "$url" "$tmp/data/addresses.csv" >/dev/null
+	t1=$(now)
+	local ours
+	ours=$(secs "$t0" "$t1")
+	log "kommunity import areas && import addresses: ${ours} s"
+
+	psql_admin -c 'CREATE DATABASE ogr'
+	psql -X -q "$(db_url ogr)" -c 'CREATE EXTENSION postgis'
+	local pg="PG:host=127.0.0.1 port=$PORT user=postgres dbname=ogr"
+	t0=$(now)
+	ogr2ogr -f PostgreSQL "$pg" "$tmp/data/areas.geojson" -nln areas -nlt PROMOTE_TO_MULTI -lco GEOMETRY_NAME=geom
+	t1=$(now)
+	ogr2ogr -f PostgreSQL "$pg" "$tmp/data/addresses.csv" -nln addresses -lco GEOMETRY_NAME=geom -a_srs EPSG:4326 \
+		-oo X_POSSIBLE_NAMES=lon -oo Y_POSSIBLE_NAMES=lat -oo AUTODETECT_TYPE=YES --config PG_USE_COPY YES
+	t2=$(now)
+	psql -X -q -v ON_ERROR_STOP=1 "$(db_url ogr)" -c 'ALTER TABLE addresses ADD COLUMN area_code text' \
+		-c 'UPDATE addresses a SET area_code = ar.code FROM areas ar WHERE ST_Contains(ar.geom, a.geom)'
+	t3=$(now)
+	local base
+	base=$(secs "$t0" "$t3")
+	log "ogr2ogr areas $(secs "$t0" "$t1") s + ogr2ogr addresses $(secs "$t1" "$t2") s + UPDATE ... ST_Contains $(secs "$t2" "$t3") s: ${base} s"
+	log "import speed-up: $(echo "$base / $ours" | bc -l | xargs printf '%.1f')x"
+
+	# Both must put every address in the same area.
+	psql -X -tA "$url" -c 'SELECT code, addresses FROM areas WHERE addresses > 0 ORDER BY code' >"$tmp/ours.txt"
+	psql -X -tA "$(db_url ogr)" -c 'SELECT area_code, count(*) FROM addresses WHERE area_code IS NOT NULL GROUP BY 1 ORDER BY 1' >"$tmp/base.txt"
+	if cmp -s "$tmp/ours.txt" "$tmp/base.txt"; then
+		log "assignment: identical per-area counts ($(wc -l <"$tmp/ours.txt") areas)"
+	else
+		log "assignment: per-area counts DIFFER"
+		exit 1
+	fi
+}
+
+bench_pledge() {
+	local addresses=$((CLIENTS * 2000))
+	"$K" demo --seed 2 --areas "$PLEDGE_AREAS" --addresses "$addresses" --out "$tmp/pledge" >/dev/null
+	psql_admin -c 'CREATE DATABASE k_pledge'
+	local url
+	url=$(db_url k_pledge)
+	"$K" import areas --database-url "$url" "$tmp/pledge/areas.geojson" >/dev/null
+	"$K" import addresses --database-url "$url" "$tmp/pledge/addresses.csv" >/dev/null
+	log "## pledge: $CLIENTS clients, ${PLEDGE_SECONDS} s, $PLEDGE_AREAS areas, $addresses addresses"
+
+	psql -X -q "$url" -c 'CREATE TABLE commit_probe (id bigserial PRIMARY KEY, v integer NOT NULL)'
+	echo 'INSERT INTO commit_probe (v) VALUES (1);' >"$tmp/insert.sql"
+	local tps
+	tps=$(pgbench -n -c "$CLIENTS" -j 2 -T "$PLEDGE_SECONDS" -f "$tmp/insert.sql" "$url" 2>/dev/null |
+		sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+	log "pgbench one-row INSERT, $CLIENTS clients: $(printf '%.0f' "$tps") commits/s"
+
+	# The pledge's own statements without HTTP and Go: what the database
+	# alone can do for this transaction (the service's address lookup, then
+	# the pledge row and the counter in one transaction).
+	psql -X -q "$url" -c 'CREATE TABLE bench_ids AS SELECT row_number() OVER () AS n, id FROM addresses WHERE area_id IS NOT NULL' \
+		-c 'ALTER TABLE bench_ids ADD PRIMARY KEY (n)'
+	local naddr
+	naddr=$(psql -X -tA "$url" -c 'SELECT count(*) FROM bench_ids')
+	cat >"$tmp/pledge.sql" <<-EOF
+		\set n random(1, $naddr)
+		\set unit random(1000, 2000000000)
+		SELECT id AS aid FROM bench_ids WHERE n = :n \gset
+		SELECT ad.units, ar.code, (SELECT count(*) FROM pledges p WHERE p.address_id = ad.id AND p.status = 'active') FROM addresses ad LEFT JOIN areas ar ON ar.id = ad.area_id WHERE ad.id = :aid;
+		BEGIN;
+		INSERT INTO pledges (token, address_id, unit, name, email, phone, consent, status, request_hash, created_at, updated_at) VALUES (md5(random()::text) || :unit, :aid, :unit, 'Bench', 'b@example.dk', '', true, 'active', 'x', now(), now()) RETURNING id;
+		UPDATE areas SET pledged_units = pledged_units + 1 WHERE id = (SELECT area_id FROM addresses WHERE id = :aid) RETURNING id, code, pledged_units;
+		COMMIT;
+	EOF
+	local sqltps
+	sqltps=$(pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$PLEDGE_SECONDS" -f "$tmp/pledge.sql" "$url" 2>"$tmp/pgbench.err" |
+		sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+	[[ -n $sqltps ]] || { cat "$tmp/pgbench.err" >&2; exit 1; }
+	log "pgbench pledge statements (no HTTP), $CLIENTS clients: $(printf '%.0f' "$sqltps") pledges/s"
+	psql -X -q "$url" -c "DELETE FROM pledges" -c "UPDATE areas SET pledged_units = 0"
+
+	"$K" serve --addr 127.0.0.1:0 --database-url "$url" --pledge-rate-limit -1 --db-max-conns "$CLIENTS" \
+		>"$tmp/serve.out" 2>"$tmp/serve.log" &
+	serve_pid=$!
+	local addr= i
+	for i in $(seq 1 100); do
+		addr=$(sed -n 's/^kommunity listening on //p' "$tmp/serve.out")
+		[[ -n $addr ]] && break
+		sleep 0.1
+	done
+	[[ -n $addr ]] || { cat "$tmp/serve.log" >&2; exit 1; }
+	local res
+	res=$("$tmp/pgload" -url "$addr" -c "$CLIENTS" -n $((addresses - 1000)) -d "${PLEDGE_SECONDS}s")
+	log "POST /api/pledges: $res"
+	local rate
+	rate=$(echo "$res" | sed -n 's/.*created_per_s=\([0-9.]*\).*/\1/p')
+	log "pledges/s over commit ceiling: $(echo "$rate / $tps" | bc -l | xargs printf '%.2f')"
+	kill "$serve_pid"
+	wait "$serve_pid" 2>/dev/null || true
+	serve_pid=
+
+	# Every created pledge is counted in its area.
+	psql -X -tA "$url" -c "SELECT count(*) FROM areas ar WHERE pledged_units <> (SELECT count(*) FROM pledges p
+		JOIN addresses ad ON ad.id = p.address_id WHERE ad.area_id = ar.id AND p.status = 'active')" | grep -qx 0 ||
+		{ log "pledge counters WRONG"; exit 1; }
+}
+
+case $what in
+import) bench_import ;;
+pledge) bench_pledge ;;
+all)
+	bench_import
+	bench_pledge
+	;;
+*)
+	echo "usage: bench/pg_bench.sh [import|pledge|all]" >&2
+	exit 2
+	;;
+esac
