@@ -57,3 +57,30 @@ func (m multiPolygon) ScanGeom(g geom.T) error {
 	*m.mp = out
 	return nil
 }
+
+// lineString carries an orb.LineString through pgx-geom.
+type lineString struct{ ls *orb.LineString }
+
+// GeomValue implements pgxgeom.GeomValuer.
+func (l lineString) GeomValue() (geom.T, error) {
+	flat := make([]float64, 0, 2*len(*l.ls))
+	for _, p := range *l.ls {
+		flat = append(flat, p[0], p[1])
+	}
+	return geom.NewLineStringFlat(geom.XY, flat).SetSRID(srid), nil
+}
+
+// ScanGeom implements pgxgeom.GeomScanner.
+func (l lineString) ScanGeom(g geom.T) error {
+	gl, ok := g.(*geom.LineString)
+	if !ok {
+		return fmt.Errorf("geometry is %T, want a linestring", g)
+	}
+	flat, stride := gl.FlatCoords(), gl.Stride()
+	out := make(orb.LineString, 0, len(flat)/stride)
+	for i := 0; i+1 < len(flat); i += stride {
+		out = append(out, orb.Point{flat[i], flat[i+1]})
+	}
+	*l.ls = out
+	return nil
+}
