@@ -373,6 +373,13 @@ func TestServeDemoEndToEnd(t *testing.T) {
 	if after.PledgedUnits != first.PledgedUnits+1 {
 		t.Errorf("pledged units %d -> %d, want +1", first.PledgedUnits, after.PledgedUnits)
 	}
+	// The demo's roads were imported: the route follows them.
+	var cost struct {
+		Method string `json:"method"`
+	}
+	if getJSON(t, base+"/api/areas/"+first.Code+"/cost", &cost); cost.Method != "road" {
+		t.Errorf("demo cost method %q, want road", cost.Method)
+	}
 	stop()
 
 	// Starting again with --demo keeps the data and adds nothing.

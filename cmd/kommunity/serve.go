@@ -101,6 +101,11 @@ func seedDemo(ctx context.Context, svc *pledge.Service, seed uint64, log *slog.L
 	if _, err := svc.ImportAddresses(ctx, &recordSource{recs: m.Addresses}, pledge.AddressImportOptions{File: "demo"}); err != nil {
 		return err
 	}
+	// Roads make the route estimate follow them; a store without cost
+	// support still serves the rest of the demo.
+	if _, err := svc.ImportRoads(ctx, m.Roads); err != nil && pledge.ErrorCode(err) != pledge.EUNAVAILABLE {
+		return err
+	}
 	// Deadlines a few months out, different per area, so progress pages
 	// have something to count down.
 	now := svc.Now()
