@@ -15,8 +15,8 @@
 # Sizes: ADDRESSES (1000000), AREAS (2000), CLIENTS (32), PLEDGE_SECONDS
 # (10), PLEDGE_AREAS (200: pledges spread over a region's areas; each
 # pledge locks its area's counter row until commit), PORT (55440). Needs root or an installed PostgreSQL 15 + PostGIS 3
-# and gdal-bin (ogr2ogr). Results go to stdout and $OUT
-# (bench/results-postgres.txt).
+# and gdal-bin (ogr2ogr). Results go to stdout and are appended to $OUT
+# (bench/out/postgres.txt, ignored by git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +27,8 @@ CLIENTS=${CLIENTS:-32}
 PLEDGE_SECONDS=${PLEDGE_SECONDS:-10}
 PLEDGE_AREAS=${PLEDGE_AREAS:-200}
 PORT=${PORT:-55440}
-OUT=${OUT:-bench/results-postgres.txt}
+OUT=${OUT:-bench/out/postgres.txt}
+mkdir -p "$(dirname "$OUT")"
 
 tmp=$(mktemp -d /tmp/kommunity-pgbench.XXXXXX)
 serve_pid=
