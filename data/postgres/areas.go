@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -142,8 +143,13 @@ func beginBulk(ctx context.Context, tx pgx.Tx) error {
 	return lockPledges(ctx, tx)
 }
 
-// reassign streams every address through assign and moves those whose area
-// changed with one UPDATE from a COPY-filled temporary table.
+// reassignChunk is how many addresses one FETCH brings: memory stays
+// bounded however many addresses there are.
+const reassignChunk = 20000
+
+// reassign streams every address through assign, chunk by chunk from a
+// cursor, COPYs those whose area changed into a temporary table and moves
+// them with one UPDATE.
 func reassign(ctx context.Context, tx pgx.Tx, assign func(orb.Point) string) (int, error) {
 	ids := map[string]int64{}
 	rows, err := tx.Query(ctx, `SELECT id, code FROM areas`)
@@ -163,46 +169,62 @@ func reassign(ctx context.Context, tx pgx.Tx, assign func(orb.Point) string) (in
 	if err := rows.Err(); err != nil {
 		return 0, formatError(err)
 	}
-
-	var moves moveSource
-	rows, err = tx.Query(ctx, `SELECT id, ST_X(geom), ST_Y(geom), area_id FROM addresses`)
-	if err != nil {
-		return 0, formatError(err)
-	}
-	for rows.Next() {
-		var id string
-		var p orb.Point
-		var cur *int64
-		if err := rows.Scan(&id, &p[0], &p[1], &cur); err != nil {
-			rows.Close()
-			return 0, formatError(err)
-		}
-		var next *int64
-		if code := assign(p); code != "" {
-			v := ids[code]
-			next = &v
-		}
-		if (cur == nil) != (next == nil) || (cur != nil && *cur != *next) {
-			moves.moves = append(moves.moves, move{id, next})
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, formatError(err)
-	}
-	if len(moves.moves) == 0 {
-		return 0, nil
-	}
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE area_moves (id text COLLATE "C" NOT NULL, area_id bigint) ON COMMIT DROP`); err != nil {
 		return 0, formatError(err)
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"area_moves"}, []string{"id", "area_id"}, &moves); err != nil {
+	if _, err := tx.Exec(ctx, `DECLARE area_addresses NO SCROLL CURSOR FOR SELECT id, ST_X(geom), ST_Y(geom), area_id FROM addresses`); err != nil {
 		return 0, formatError(err)
+	}
+	moved := 0
+	for {
+		var moves moveSource
+		fetched := 0
+		rows, err := tx.Query(ctx, `FETCH `+strconv.Itoa(reassignChunk)+` FROM area_addresses`)
+		if err != nil {
+			return 0, formatError(err)
+		}
+		for rows.Next() {
+			fetched++
+			var id string
+			var p orb.Point
+			var cur *int64
+			if err := rows.Scan(&id, &p[0], &p[1], &cur); err != nil {
+				rows.Close()
+				return 0, formatError(err)
+			}
+			var next *int64
+			if code := assign(p); code != "" {
+				v := ids[code]
+				next = &v
+			}
+			if (cur == nil) != (next == nil) || (cur != nil && *cur != *next) {
+				moves.moves = append(moves.moves, move{id, next})
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, formatError(err)
+		}
+		if len(moves.moves) > 0 {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"area_moves"}, []string{"id", "area_id"}, &moves); err != nil {
+				return 0, formatError(err)
+			}
+			moved += len(moves.moves)
+		}
+		if fetched < reassignChunk {
+			break
+		}
+	}
+	if _, err := tx.Exec(ctx, `CLOSE area_addresses`); err != nil {
+		return 0, formatError(err)
+	}
+	if moved == 0 {
+		return 0, nil
 	}
 	if _, err := tx.Exec(ctx, `UPDATE addresses ad SET area_id = m.area_id FROM area_moves m WHERE ad.id = m.id`); err != nil {
 		return 0, formatError(err)
 	}
-	return len(moves.moves), nil
+	return moved, nil
 }
 
 type move struct {
