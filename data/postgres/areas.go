@@ -64,6 +64,18 @@ func (s *Store) Area(ctx context.Context, code string) (pledge.Area, error) {
 	return a, err
 }
 
+var _ pledge.ProgressStore = (*Store)(nil)
+
+// AreaProgress returns one area without its geometry: the narrow areas row
+// only, for the page every resident polls.
+func (s *Store) AreaProgress(ctx context.Context, code string) (pledge.Area, error) {
+	a, err := scanArea(s.pool.QueryRow(ctx, `SELECT `+areaColumns+` FROM areas WHERE code = $1`, code), false)
+	if pledge.ErrorCode(err) == pledge.ENOTFOUND {
+		return a, pledge.Errorf(pledge.ENOTFOUND, "no area with code %q", code)
+	}
+	return a, err
+}
+
 // Unassigned counts addresses outside every area.
 func (s *Store) Unassigned(ctx context.Context) (pledge.Unassigned, error) {
 	var u pledge.Unassigned
