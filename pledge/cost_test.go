@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -501,7 +500,7 @@ func TestCostWithoutCostStore(t *testing.T) {
 	for i, a := range addrs {
 		recs[i] = geo.AddressRecord{ID: a.ID, Text: a.Text, Point: a.Point, Units: a.Units}
 	}
-	src := costRecords(recs)
+	src := pledge.Records(recs)
 	if _, err := svc.ImportAddresses(ctx, &src, pledge.AddressImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -525,15 +524,4 @@ func TestCostWithoutCostStore(t *testing.T) {
 	if err != nil || cv.Method != geo.MethodStraight || len(cv.Points) == 0 {
 		t.Errorf("curve %+v, %v", cv, err)
 	}
-}
-
-type costRecords []geo.AddressRecord
-
-func (r *costRecords) Next() (geo.AddressRecord, error) {
-	if len(*r) == 0 {
-		return geo.AddressRecord{}, io.EOF
-	}
-	rec := (*r)[0]
-	*r = (*r)[1:]
-	return rec, nil
 }

@@ -252,3 +252,16 @@ func (s *Service) readAddresses(src AddressSource, opt AddressImportOptions, ass
 	}
 	return nil
 }
+
+// Records is an AddressSource over records in memory; Next consumes them.
+type Records []geo.AddressRecord
+
+// Next returns the first record and drops it, or io.EOF.
+func (r *Records) Next() (geo.AddressRecord, error) {
+	if len(*r) == 0 {
+		return geo.AddressRecord{}, io.EOF
+	}
+	rec := (*r)[0]
+	*r = (*r)[1:]
+	return rec, nil
+}

@@ -17,24 +17,12 @@ import (
 
 	"github.com/kommunity/kommunity/data/demo"
 	"github.com/kommunity/kommunity/data/sqlite"
-	"github.com/kommunity/kommunity/geo"
 	"github.com/kommunity/kommunity/pledge"
 	"github.com/kommunity/kommunity/report"
 )
 
 // clock is the fixed time every test package is made at.
 var clock = time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC)
-
-type records []geo.AddressRecord
-
-func (r *records) Next() (geo.AddressRecord, error) {
-	if len(*r) == 0 {
-		return geo.AddressRecord{}, io.EOF
-	}
-	rec := (*r)[0]
-	*r = (*r)[1:]
-	return rec, nil
-}
 
 // MustOpenDemoService opens a SQLite store in a temporary directory and
 // fills it with a generated municipality through the service's rules, as
@@ -55,29 +43,11 @@ func MustOpenDemoService(tb testing.TB, cfg demo.Config, rename map[string]strin
 			m.Areas[i].Name = n
 		}
 	}
-	if _, err := svc.ImportAreas(ctx, m.Areas, pledge.AreaImport{}); err != nil {
+	deadline := func(i int) time.Time { return time.Date(2027, time.Month(1+i%12), 27, 23, 59, 0, 0, time.UTC) }
+	noRoads := m
+	noRoads.Roads = nil // straight-line routes: what these tests assert on
+	if err := demo.Seed(ctx, svc, noRoads, deadline); err != nil {
 		tb.Fatal(err)
-	}
-	recs := records(append([]geo.AddressRecord(nil), m.Addresses...))
-	if _, err := svc.ImportAddresses(ctx, &recs, pledge.AddressImportOptions{File: "demo"}); err != nil {
-		tb.Fatal(err)
-	}
-	for i, a := range m.Areas {
-		area, err := st.Area(ctx, a.Code)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		d := time.Date(2027, time.Month(1+i%12), 27, 23, 59, 0, 0, time.UTC)
-		area.Deadline = &d
-		if err := st.UpdateArea(ctx, area); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	for _, p := range m.Pledges {
-		req := pledge.PledgeRequest{AddressID: p.AddressID, Unit: p.Unit, Name: p.Name, Email: p.Email, Phone: p.Phone, Consent: true}
-		if _, _, err := svc.CreatePledge(ctx, req, ""); err != nil {
-			tb.Fatal(err)
-		}
 	}
 	return svc, m
 }

@@ -29,17 +29,6 @@ type apiFixture struct {
 	logs *bytes.Buffer
 }
 
-type recs []geo.AddressRecord
-
-func (r *recs) Next() (geo.AddressRecord, error) {
-	if len(*r) == 0 {
-		return geo.AddressRecord{}, io.EOF
-	}
-	x := (*r)[0]
-	*r = (*r)[1:]
-	return x, nil
-}
-
 // newAPIFixture serves the API over a real SQLite store with two areas.
 func newAPIFixture(t *testing.T, wrap func(pledge.Store) pledge.Store) *apiFixture {
 	t.Helper()
@@ -56,7 +45,7 @@ func newAPIFixture(t *testing.T, wrap func(pledge.Store) pledge.Store) *apiFixtu
 	if _, err := svc.ImportAreas(ctx, []geo.AreaFeature{{Code: "A", Name: "Åby", Polygon: sq(10)}, {Code: "B", Name: "Bøl", Polygon: sq(12)}}, pledge.AreaImport{}); err != nil {
 		t.Fatal(err)
 	}
-	r := recs{
+	r := pledge.Records{
 		{ID: "a1", Text: "Nørregade 1, 5000 Åby", Point: orb.Point{10.5, 55.5}, Units: 1},
 		{ID: "a2", Text: "Nørregade 2, 5000 Åby", Point: orb.Point{10.6, 55.5}, Units: 2},
 		{ID: "b1", Text: "Bakken 1, 6000 Bøl", Point: orb.Point{12.5, 55.5}, Units: 1},

@@ -191,7 +191,7 @@ func TestAreaCostCurveWithoutPledges(t *testing.T) {
 	if _, err := svc.ImportAreas(ctx, m.Areas, pledge.AreaImport{}); err != nil {
 		t.Fatal(err)
 	}
-	recs := records(append([]geo.AddressRecord(nil), m.Addresses...))
+	recs := pledge.Records(append([]geo.AddressRecord(nil), m.Addresses...))
 	if _, err := svc.ImportAddresses(ctx, &recs, pledge.AddressImportOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/kommunity/kommunity/data/demo"
-	"github.com/kommunity/kommunity/geo"
 	"github.com/kommunity/kommunity/pledge"
 	"github.com/kommunity/kommunity/web"
 )
@@ -95,51 +94,15 @@ func seedDemo(ctx context.Context, svc *pledge.Service, seed uint64, log *slog.L
 		return nil
 	}
 	m := demo.Generate(demo.Config{Seed: seed})
-	if _, err := svc.ImportAreas(ctx, m.Areas, pledge.AreaImport{}); err != nil {
-		return err
-	}
-	if _, err := svc.ImportAddresses(ctx, &recordSource{recs: m.Addresses}, pledge.AddressImportOptions{File: "demo"}); err != nil {
-		return err
-	}
-	// Roads make the route estimate follow them; a store without cost
-	// support still serves the rest of the demo.
-	if _, err := svc.ImportRoads(ctx, m.Roads); err != nil && pledge.ErrorCode(err) != pledge.EUNAVAILABLE {
-		return err
-	}
 	// Deadlines a few months out, different per area, so progress pages
 	// have something to count down.
 	now := svc.Now()
-	for i, a := range m.Areas {
-		area, err := svc.Store.Area(ctx, a.Code)
-		if err != nil {
-			return err
-		}
-		d := time.Date(now.Year(), now.Month(), now.Day(), 23, 59, 0, 0, time.UTC).AddDate(0, 2+i%4, 0)
-		area.Deadline = &d
-		if err := svc.Store.UpdateArea(ctx, area); err != nil {
-			return err
-		}
+	deadline := func(i int) time.Time {
+		return time.Date(now.Year(), now.Month(), now.Day(), 23, 59, 0, 0, time.UTC).AddDate(0, 2+i%4, 0)
 	}
-	for _, p := range m.Pledges {
-		req := pledge.PledgeRequest{AddressID: p.AddressID, Unit: p.Unit, Name: p.Name, Email: p.Email, Phone: p.Phone, Consent: true}
-		if _, _, err := svc.CreatePledge(ctx, req, ""); err != nil {
-			return fmt.Errorf("pledge for %s: %w", p.AddressID, err)
-		}
+	if err := demo.Seed(ctx, svc, m, deadline); err != nil {
+		return err
 	}
 	log.Info("demo: generated", "areas", len(m.Areas), "addresses", len(m.Addresses), "pledges", len(m.Pledges))
 	return nil
-}
-
-// recordSource feeds in-memory records to an import.
-type recordSource struct {
-	recs []geo.AddressRecord
-}
-
-func (s *recordSource) Next() (geo.AddressRecord, error) {
-	if len(s.recs) == 0 {
-		return geo.AddressRecord{}, io.EOF
-	}
-	r := s.recs[0]
-	s.recs = s.recs[1:]
-	return r, nil
 }

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"testing"
 	"time"
@@ -71,19 +70,8 @@ func fixtureAreas() []geo.AreaFeature {
 	}
 }
 
-type records []geo.AddressRecord
-
-func (r *records) Next() (geo.AddressRecord, error) {
-	if len(*r) == 0 {
-		return geo.AddressRecord{}, io.EOF
-	}
-	rec := (*r)[0]
-	*r = (*r)[1:]
-	return rec, nil
-}
-
-func src(recs ...geo.AddressRecord) *records {
-	r := records(append([]geo.AddressRecord(nil), recs...))
+func src(recs ...geo.AddressRecord) *pledge.Records {
+	r := pledge.Records(append([]geo.AddressRecord(nil), recs...))
 	return &r
 }
 
@@ -254,7 +242,7 @@ func testBadRowRejects(t *testing.T, svc *pledge.Service) {
 }
 
 type failing struct {
-	records
+	pledge.Records
 	at int
 }
 
@@ -262,7 +250,7 @@ func (f *failing) Next() (geo.AddressRecord, error) {
 	if f.at--; f.at == 0 {
 		return geo.AddressRecord{}, &geo.InputError{File: "f.csv", Line: 3, Field: "lon", Reason: "not a number"}
 	}
-	return f.records.Next()
+	return f.Records.Next()
 }
 
 func testSkipInvalid(t *testing.T, svc *pledge.Service) {
@@ -270,7 +258,7 @@ func testSkipInvalid(t *testing.T, svc *pledge.Service) {
 	if _, err := svc.ImportAreas(ctx, fixtureAreas(), pledge.AreaImport{}); err != nil {
 		t.Fatal(err)
 	}
-	f := &failing{records: records(fixtureAddresses()), at: 3}
+	f := &failing{Records: pledge.Records(fixtureAddresses()), at: 3}
 	res, err := svc.ImportAddresses(ctx, f, pledge.AddressImportOptions{SkipInvalid: true})
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +266,7 @@ func testSkipInvalid(t *testing.T, svc *pledge.Service) {
 	if res.Read != 9 || res.Imported != 8 || len(res.Rejected) != 1 {
 		t.Errorf("result = %+v, want 9 read, 8 imported, 1 rejected", res)
 	}
-	f = &failing{records: records(fixtureAddresses()), at: 3}
+	f = &failing{Records: pledge.Records(fixtureAddresses()), at: 3}
 	if _, err := svc.ImportAddresses(ctx, f, pledge.AddressImportOptions{}); !geo.IsInputError(err) {
 		t.Errorf("without skip-invalid: err = %v, want input errors", err)
 	}

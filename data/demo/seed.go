@@ -1,0 +1,48 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/kommunity/kommunity/pledge"
+)
+
+// Seed stores a generated municipality through the service's own rules, as
+// `serve --demo` does: areas, addresses, roads (where the store keeps them),
+// a deadline per area from deadline (nil: none) and every pledge.
+func Seed(ctx context.Context, svc *pledge.Service, m Municipality, deadline func(i int) time.Time) error {
+	if _, err := svc.ImportAreas(ctx, m.Areas, pledge.AreaImport{}); err != nil {
+		return err
+	}
+	recs := pledge.Records(slices.Clone(m.Addresses))
+	if _, err := svc.ImportAddresses(ctx, &recs, pledge.AddressImportOptions{File: "demo"}); err != nil {
+		return err
+	}
+	// Roads make route estimates follow them; a store without cost support
+	// still takes the rest.
+	if _, err := svc.ImportRoads(ctx, m.Roads); err != nil && pledge.ErrorCode(err) != pledge.EUNAVAILABLE {
+		return err
+	}
+	if deadline != nil {
+		for i, a := range m.Areas {
+			area, err := svc.Store.Area(ctx, a.Code)
+			if err != nil {
+				return err
+			}
+			d := deadline(i)
+			area.Deadline = &d
+			if err := svc.Store.UpdateArea(ctx, area); err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range m.Pledges {
+		req := pledge.PledgeRequest{AddressID: p.AddressID, Unit: p.Unit, Name: p.Name, Email: p.Email, Phone: p.Phone, Consent: true}
+		if _, _, err := svc.CreatePledge(ctx, req, ""); err != nil {
+			return fmt.Errorf("pledge for %s: %w", p.AddressID, err)
+		}
+	}
+	return nil
+}
