@@ -42,6 +42,13 @@ func FieldError(field, format string, args ...any) *Error {
 	return &Error{Code: EINVALID, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
+// UnitRangeError is the EINVALID error for a unit number beyond an
+// address's units. Stores return it from CreatePledge, which checks the
+// unit against the address it reads in its transaction.
+func UnitRangeError(units int) *Error {
+	return FieldError("unit", "this address has %d unit(s)", units)
+}
+
 // ErrorCode returns the code of an *Error in err's chain, or EINTERNAL.
 func ErrorCode(err error) string {
 	var e *Error

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 
 	"fmt"
 	"net/mail"
@@ -205,22 +206,13 @@ func (s *Service) CreatePledge(ctx context.Context, req PledgeRequest, idempoten
 			return p, ok, err
 		}
 	}
-	addr, err := s.Store.Address(ctx, req.AddressID)
-	if ErrorCode(err) == ENOTFOUND {
-		return Pledge{}, false, FieldError("address_id", "no address with this id")
-	} else if err != nil {
-		return Pledge{}, false, err
-	}
-	if addr.AreaCode == "" {
-		return Pledge{}, false, FieldError("address_id", "this address is outside every area, so it cannot be pledged yet")
-	}
-	if req.Unit > addr.Units {
-		return Pledge{}, false, FieldError("unit", "this address has %d unit(s)", addr.Units)
-	}
+	// The store reads the address inside its transaction and reports a
+	// missing address (ENOTFOUND), one outside every area (EINVALID) and a
+	// unit beyond its units (UnitRangeError): no separate lookup first.
 	now := s.now()
 	for attempt := 0; ; attempt++ {
 		p = Pledge{
-			Token: s.token(), AddressID: addr.ID, AreaCode: addr.AreaCode, Unit: req.Unit,
+			Token: s.token(), AddressID: req.AddressID, Unit: req.Unit,
 			Name: req.Name, Email: req.Email, Phone: req.Phone, Consent: true,
 			Status: PledgeActive, CreatedAt: now, UpdatedAt: now,
 			IdempotencyKey: idempotencyKey, RequestHash: hash,
@@ -229,7 +221,13 @@ func (s *Service) CreatePledge(ctx context.Context, req PledgeRequest, idempoten
 		if err == nil {
 			return p, false, nil
 		}
-		if ErrorCode(err) != ECONFLICT {
+		var e *Error
+		switch code := ErrorCode(err); {
+		case code == ENOTFOUND:
+			return Pledge{}, false, FieldError("address_id", "no address with this id")
+		case code == EINVALID && errors.As(err, &e) && e.Field == "":
+			return Pledge{}, false, FieldError("address_id", "this address is outside every area, so it cannot be pledged yet")
+		case code != ECONFLICT:
 			return Pledge{}, false, err
 		}
 		// A concurrent request may have won the same idempotency key, or

@@ -40,9 +40,11 @@ type Store interface {
 	// When p.Unit is 0 it takes the lowest free unit. decide sees the area
 	// with its counters already moved and returns the area's new status and
 	// any event to record; an error from decide aborts everything.
-	// ENOTFOUND if the address does not exist; ECONFLICT if the unit (or,
+	// It reads the address in the same transaction: ENOTFOUND if it does
+	// not exist, EINVALID (no field) if it lies outside every area,
+	// UnitRangeError if p.Unit exceeds its units; ECONFLICT if the unit (or,
 	// with p.Unit 0, every unit) is already pledged or the idempotency key
-	// is taken.
+	// is taken. It sets p.ID, p.Unit and p.AreaCode.
 	CreatePledge(ctx context.Context, p *Pledge, decide Decider) error
 	// PledgeByToken returns a pledge by its manage token, or ENOTFOUND.
 	PledgeByToken(ctx context.Context, token string) (Pledge, error)

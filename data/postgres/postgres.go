@@ -241,9 +241,9 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 // EXCLUSIVE lock every pledge and withdrawal takes by writing a pledge row,
 // and with itself. So an import waits for the pledges in flight and holds
 // new ones back until it commits: it never recounts areas while a pledge is
-// uncommitted, and a pledge, which finds its address's area only after
-// writing its row, never counts into an area the import moved the address
-// out of. Two imports run one after the other. Readers are not blocked.
+// uncommitted, and a pledge, whose one statement takes its lock on pledges
+// before its snapshot, never counts into an area the import moved the
+// address out of. Two imports run one after the other. Readers are not blocked.
 func lockPledges(ctx context.Context, tx pgx.Tx) error {
 	_, err := tx.Exec(ctx, `LOCK TABLE pledges IN SHARE ROW EXCLUSIVE MODE`)
 	return formatError(err)

@@ -54,6 +54,9 @@ func (s *Store) CreatePledge(ctx context.Context, p *pledge.Pledge, decide pledg
 		if !areaID.Valid {
 			return pledge.Errorf(pledge.EINVALID, "address %q is outside every area", p.AddressID)
 		}
+		if p.Unit > units {
+			return pledge.UnitRangeError(units)
+		}
 		if p.Unit == 0 {
 			// The lowest unit number without an active pledge.
 			err := tx.QueryRowContext(ctx, `WITH RECURSIVE u(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM u WHERE n < ?)
