@@ -40,6 +40,20 @@ cleanup() {
 trap cleanup EXIT
 
 log() { echo "$*" | tee -a "$OUT"; }
+# CPU time in clock ticks (1/100 s) of one process, and of the whole
+# cluster: its live processes plus the reaped ones (the postmaster's
+# children times).
+proc_cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+pg_cpu() {
+	local pm s p
+	pm=$(head -1 "$tmp/pg/data/postmaster.pid")
+	s=$(awk '{print $16 + $17}' "/proc/$pm/stat")
+	for p in $(pgrep -P "$pm") "$pm"; do s=$((s + $(proc_cpu "$p" 2>/dev/null || echo 0))); done
+	echo "$s"
+}
+# cpu_ticks FILE: the ticks of a `time -f %U+%S` line.
+cpu_ticks() { echo "($(tail -1 "$1" | sed 's/^[a-z_]*=//')) * 100" | bc -l; }
+per_req() { echo "$1 * 10 / $2" | bc -l | xargs printf '%.3f'; }
 now() { date +%s.%N; }
 secs() { echo "$2 - $1" | bc -l | xargs printf '%.2f'; }
 
@@ -49,6 +63,7 @@ if ! command -v ogr2ogr >/dev/null && [[ $what != pledge ]]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q gdal-bin >&2
 fi
 command -v bc >/dev/null || { echo "pg_bench: bc is missing" >&2; exit 1; }
+[[ -x /usr/bin/time ]] || { echo "pg_bench: /usr/bin/time (Debian package time) is missing" >&2; exit 1; }
 admin=$(bash scripts/postgres.sh start "$tmp/pg" "$PORT" --durable)
 db_url() { echo "postgres://postgres@127.0.0.1:$PORT/$1?sslmode=disable"; }
 psql_admin() { psql -X -q -v ON_ERROR_STOP=1 "$admin" "$@"; }
@@ -114,14 +129,20 @@ bench_pledge() {
 
 	psql -X -q "$url" -c 'CREATE TABLE commit_probe (id bigserial PRIMARY KEY, v integer NOT NULL)'
 	echo 'INSERT INTO commit_probe (v) VALUES (1);' >"$tmp/insert.sql"
-	local tps
-	tps=$(pgbench -n -c "$CLIENTS" -j 2 -T "$PLEDGE_SECONDS" -f "$tmp/insert.sql" "$url" 2>/dev/null |
-		sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+	local tps c0 c1 inserts
+	c0=$(pg_cpu)
+	/usr/bin/time -f '%U+%S' -o "$tmp/pgbench.time" \
+		pgbench -n -c "$CLIENTS" -j 2 -T "$PLEDGE_SECONDS" -f "$tmp/insert.sql" "$url" >"$tmp/pgbench.out" 2>/dev/null
+	c1=$(pg_cpu)
+	tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$tmp/pgbench.out" | head -1)
+	inserts=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$tmp/pgbench.out")
 	log "pgbench one-row INSERT, $CLIENTS clients: $(printf '%.0f' "$tps") commits/s"
+	log "CPU per insert: postgres $(per_req "$((c1 - c0))" "$inserts") ms, pgbench $(per_req "$(cpu_ticks "$tmp/pgbench.time")" "$inserts") ms"
 
 	# The pledge's own statements without HTTP and Go: what the database
-	# alone can do for this transaction (the service's address lookup, then
-	# the pledge row and the counter in one transaction).
+	# alone can do for this transaction, in the store's shape (BEGIN and
+	# the one pledge statement pipelined, then COMMIT; the extra SELECT
+	# only picks a random address).
 	psql -X -q "$url" -c 'CREATE TABLE bench_ids AS SELECT row_number() OVER () AS n, id FROM addresses WHERE area_id IS NOT NULL' \
 		-c 'ALTER TABLE bench_ids ADD PRIMARY KEY (n)'
 	local naddr
@@ -130,10 +151,14 @@ bench_pledge() {
 		\set n random(1, $naddr)
 		\set unit random(1000, 2000000000)
 		SELECT id AS aid FROM bench_ids WHERE n = :n \gset
-		SELECT ad.units, ar.code, (SELECT count(*) FROM pledges p WHERE p.address_id = ad.id AND p.status = 'active') FROM addresses ad LEFT JOIN areas ar ON ar.id = ad.area_id WHERE ad.id = :aid;
+		\startpipeline
 		BEGIN;
-		INSERT INTO pledges (token, address_id, unit, name, email, phone, consent, status, request_hash, created_at, updated_at) VALUES (md5(random()::text) || :unit, :aid, :unit, 'Bench', 'b@example.dk', '', true, 'active', 'x', now(), now()) RETURNING id;
-		UPDATE areas SET pledged_units = pledged_units + 1 WHERE id = (SELECT area_id FROM addresses WHERE id = :aid) RETURNING id, code, pledged_units;
+		WITH ad AS (SELECT id, units, area_id FROM addresses WHERE id = :aid),
+		 ins AS (INSERT INTO pledges (token, address_id, unit, name, email, phone, consent, status, idempotency_key, request_hash, created_at, updated_at)
+		   SELECT md5(random()::text) || :unit, ad.id, :unit, 'Bench', 'b@example.dk', '', true, 'active', NULL, 'x', now(), now() FROM ad WHERE ad.area_id IS NOT NULL RETURNING id, unit),
+		 up AS (UPDATE areas SET pledged_units = pledged_units + 1 WHERE id = (SELECT area_id FROM ad) AND EXISTS (SELECT 1 FROM ins) RETURNING id, code, pledged_units)
+		SELECT ad.units, ins.id, up.* FROM ad LEFT JOIN ins ON true LEFT JOIN up ON true;
+		\endpipeline
 		COMMIT;
 	EOF
 	local sqltps
@@ -143,7 +168,9 @@ bench_pledge() {
 	log "pgbench pledge statements (no HTTP), $CLIENTS clients: $(printf '%.0f' "$sqltps") pledges/s"
 	psql -X -q "$url" -c "DELETE FROM pledges" -c "UPDATE areas SET pledged_units = 0"
 
-	"$K" serve --addr 127.0.0.1:0 --database-url "$url" --pledge-rate-limit -1 --db-max-conns "$CLIENTS" \
+	# The rate limit stays on (its counter is a database write per request)
+	# but is raised: all requests come from one client address.
+	"$K" serve --addr 127.0.0.1:0 --database-url "$url" --pledge-rate-limit 1000000 --db-max-conns "$CLIENTS" \
 		>"$tmp/serve.out" 2>"$tmp/serve.log" &
 	serve_pid=$!
 	local addr= i
@@ -153,9 +180,17 @@ bench_pledge() {
 		sleep 0.1
 	done
 	[[ -n $addr ]] || { cat "$tmp/serve.log" >&2; exit 1; }
-	local res
-	res=$("$tmp/pgload" -url "$addr" -c "$CLIENTS" -n $((addresses - 1000)) -d "${PLEDGE_SECONDS}s")
+	local res pg0 pg1 k0 k1
+	pg0=$(pg_cpu)
+	k0=$(proc_cpu "$serve_pid")
+	res=$(/usr/bin/time -f 'pgload_cpu_s=%U+%S' -o "$tmp/pgload.time" \
+		"$tmp/pgload" -url "$addr" -c "$CLIENTS" -n $((addresses - 1000)) -d "${PLEDGE_SECONDS}s")
+	pg1=$(pg_cpu)
+	k1=$(proc_cpu "$serve_pid")
 	log "POST /api/pledges: $res"
+	local created
+	created=$(echo "$res" | sed -n 's/.*created=\([0-9]*\).*/\1/p')
+	log "CPU per pledge: kommunity $(per_req "$((k1 - k0))" "$created") ms, postgres $(per_req "$((pg1 - pg0))" "$created") ms, pgload $(per_req "$(cpu_ticks "$tmp/pgload.time")" "$created") ms"
 	local rate
 	rate=$(echo "$res" | sed -n 's/.*created_per_s=\([0-9.]*\).*/\1/p')
 	log "pledges/s over commit ceiling: $(echo "$rate / $tps" | bc -l | xargs printf '%.2f')"
