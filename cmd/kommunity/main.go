@@ -47,6 +47,8 @@ Usage:
   kommunity import addresses [flags] FILE                import address points (DAWA, CSV, GeoJSON)
   kommunity import roads FILE                            import road centrelines (GeoJSON lines) for route estimates
   kommunity areas [--json] [--db FILE]                   list areas and their progress
+  kommunity area set --area CODE [--threshold PCT] [--threshold-units N] [--deadline DAY|none] [--status S]
+                                                         change an area's threshold, deadline or status
   kommunity cost --area CODE [--takeup PCT] [--json]     the area's cost and each household's share
   kommunity cost curve --area CODE [--json]              the share from the threshold to 100 % take-up
   kommunity cost set --area CODE [--pop LON,LAT] [--trench-cost KR_PER_M] ...  set cost parameters
@@ -87,6 +89,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	case "areas":
 		err = runAreas(ctx, args[1:], stdout, stderr)
+	case "area":
+		err = runArea(ctx, args[1:], stdout, stderr)
 	case "cost":
 		err = runCost(ctx, args[1:], stdout, stderr)
 	case "route":

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/kommunity/kommunity/pledge"
+	"github.com/kommunity/kommunity/web"
+)
+
+// runArea handles "kommunity area set": a coordinator's threshold, deadline
+// and status for one area.
+func runArea(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "set" {
+		return usageError{errors.New("usage: kommunity area set --area CODE [--threshold PCT] [--threshold-units N] [--deadline YYYY-MM-DD|none] [--status STATUS]")}
+	}
+	cfg := DefaultConfig()
+	var errs envErr
+	fs := newFlagSet("area set", stderr)
+	cfg.storeFlags(fs, &errs)
+	code := fs.String("area", "", "area `CODE`")
+	threshold := fs.Float64("threshold", -1, "take-up threshold in `percent`")
+	units := fs.Int("threshold-units", -1, "minimum number of pledged `units` (0 for none)")
+	deadline := fs.String("deadline", "", "last day for pledges, `YYYY-MM-DD` (pledges close at its end, UTC), or none")
+	status := fs.String("status", "", "new `status`: draft, collecting, tender_open, awarded, built or lapsed")
+	asJSON := fs.Bool("json", false, "print the area as JSON")
+	pos, err := parseArgs(fs, args[1:], errs)
+	if err != nil {
+		return usageError{err}
+	}
+	if len(pos) > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
+	}
+	if *code == "" {
+		return usageError{errors.New("--area is required")}
+	}
+	var set pledge.AreaSettings
+	if *threshold != -1 {
+		set.ThresholdPercent = threshold
+	}
+	if *units != -1 {
+		set.ThresholdUnits = units
+	}
+	switch d := strings.TrimSpace(*deadline); d {
+	case "":
+	case "none":
+		set.ClearDeadline = true
+	default:
+		day, err := time.Parse("2006-01-02", d)
+		if err != nil {
+			return usageError{fmt.Errorf("--deadline %q: want YYYY-MM-DD or none", d)}
+		}
+		end := day.Add(24*time.Hour - time.Minute)
+		set.Deadline = &end
+	}
+	if *status != "" {
+		st := pledge.AreaStatus(*status)
+		set.Status = &st
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a, err := pledge.NewService(st).UpdateAreaSettings(ctx, *code, set)
+	if err != nil {
+		return err
+	}
+	j := web.NewAreaJSON(a, time.Now())
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(j)
+	}
+	dl := "none"
+	if j.Deadline != nil {
+		dl = j.Deadline.Format("2006-01-02")
+	}
+	fmt.Fprintf(stdout, "%s %s: threshold %g %% (at least %d units), deadline %s, status %s\n", j.Code, j.Name, j.ThresholdPercent, j.ThresholdUnits, dl, j.Status)
+	return nil
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kommunity/kommunity/web"
+)
+
+func TestAreaSet(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "k.db")
+	mustRun(t, "import", "areas", "--db", db, writeFile(t, dir, "areas.geojson", testAreas))
+	mustRun(t, "import", "addresses", "--db", db, writeFile(t, dir, "a.csv", goodCSV))
+
+	var a web.AreaJSON
+	out := mustRun(t, "area", "set", "--db", db, "--area", "A", "--threshold", "60", "--threshold-units", "2", "--deadline", "2027-03-31", "--json")
+	if err := json.Unmarshal([]byte(out), &a); err != nil {
+		t.Fatal(err)
+	}
+	if a.ThresholdPercent != 60 || a.ThresholdUnits != 2 || a.Deadline == nil || a.Deadline.Format("2006-01-02 15:04") != "2027-03-31 23:59" {
+		t.Errorf("area after set: %+v", a)
+	}
+	// What was set is what the API and the list show.
+	got := areasJSON(t, db).Areas[0]
+	if got.ThresholdPercent != 60 || got.Deadline == nil || got.Status != "collecting" {
+		t.Errorf("areas --json: %+v", got)
+	}
+	out = mustRun(t, "area", "set", "--db", db, "--area", "A", "--deadline", "none", "--status", "draft")
+	if !strings.Contains(out, "deadline none, status draft") {
+		t.Errorf("output %q", out)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--threshold", "101"}, "threshold must be a percent from 0 to 100"},
+		{[]string{"--threshold-units", "-5"}, "cannot be negative"},
+		{[]string{"--status", "sold"}, `unknown status "sold"`},
+		{[]string{"--status", "threshold_reached"}, "set by the pledge that reaches the threshold"},
+	} {
+		before := mustRun(t, "areas", "--db", db, "--json")
+		code, _, errOut := run(t, append([]string{"area", "set", "--db", db, "--area", "A"}, tc.args...)...)
+		if code != 1 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, %q; want %q", tc.args, code, errOut, tc.want)
+		}
+		if after := mustRun(t, "areas", "--db", db, "--json"); after != before {
+			t.Errorf("%v changed the store", tc.args)
+		}
+	}
+	if code, _, errOut := run(t, "area", "set", "--db", db, "--area", "NOPE", "--threshold", "10"); code != 1 || !strings.Contains(errOut, `no area with code "NOPE"`) {
+		t.Errorf("unknown area: %d %q", code, errOut)
+	}
+	if code, _, _ := run(t, "area", "set", "--db", db, "--area", "A", "--deadline", "31/3/2027"); code != 2 {
+		t.Errorf("bad date: exit %d, want 2", code)
+	}
+	if code, _, _ := run(t, "area"); code != 2 {
+		t.Errorf("area without set: exit %d, want 2", code)
+	}
+}

@@ -1,0 +1,66 @@
+package pledge
+
+import (
+	"context"
+	"time"
+)
+
+// AreaSettings are what a coordinator changes about an area; nil fields
+// stay as they are.
+type AreaSettings struct {
+	ThresholdPercent *float64
+	ThresholdUnits   *int
+	Deadline         *time.Time
+	ClearDeadline    bool
+	Status           *AreaStatus
+}
+
+var knownStatus = map[AreaStatus]bool{
+	StatusDraft: true, StatusCollecting: true, StatusThresholdReached: true, StatusTenderOpen: true,
+	StatusAwarded: true, StatusBuilt: true, StatusLapsed: true,
+}
+
+// UpdateAreaSettings changes an area's threshold, deadline or status and
+// returns the area. Returns ENOTFOUND for an unknown area and EINVALID for a
+// threshold outside 0-100, a negative minimum, an unknown status, or a move
+// to threshold_reached (only a pledge makes that move).
+func (s *Service) UpdateAreaSettings(ctx context.Context, code string, set AreaSettings) (Area, error) {
+	a, err := s.AreaProgress(ctx, code)
+	if err != nil {
+		return Area{}, err
+	}
+	if p := set.ThresholdPercent; p != nil {
+		if *p < 0 || *p > 100 || *p != *p {
+			return Area{}, FieldError("threshold", "threshold must be a percent from 0 to 100, not %g", *p)
+		}
+		a.ThresholdPercent = *p
+	}
+	if u := set.ThresholdUnits; u != nil {
+		if *u < 0 {
+			return Area{}, FieldError("threshold_units", "the minimum number of pledged units cannot be negative")
+		}
+		a.ThresholdUnits = *u
+	}
+	if set.ClearDeadline {
+		a.Deadline = nil
+	} else if d := set.Deadline; d != nil {
+		t := d.UTC()
+		a.Deadline = &t
+	}
+	if st := set.Status; st != nil {
+		if !knownStatus[*st] {
+			return Area{}, FieldError("status", "unknown status %q", *st)
+		}
+		// The crossing is recorded (with its outbox event) by the pledge
+		// that makes it, so it is not set by hand; with a lowered threshold
+		// that is already met, the next pledge makes it.
+		if *st == StatusThresholdReached && a.Status != StatusThresholdReached {
+			return Area{}, FieldError("status", "threshold_reached is set by the pledge that reaches the threshold")
+		}
+		a.Status = *st
+	}
+	if err := s.Store.UpdateArea(ctx, a); err != nil {
+		return Area{}, err
+	}
+	return a, nil
+}
