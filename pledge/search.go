@@ -3,6 +3,7 @@ package pledge
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -12,16 +13,79 @@ import (
 // (ø -> o, æ -> ae, ß -> ss), "aa" read as å (Aabenraa = Åbenrå), and
 // punctuation folded into single spaces. "Norregade" finds "Nørregade".
 // Stores keep SearchKey(text) beside each address and compare prefixes.
+//
+// It runs once per imported address, so ASCII and Latin letters take a
+// table lookup; only other scripts pay for Unicode decomposition.
 func SearchKey(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := true // drop leading spaces
-	for _, r := range norm.NFD.String(s) {
+	sep := func() {
+		if !space {
+			b.WriteByte(' ')
+			space = true
+		}
+	}
+	for _, r := range s {
 		switch {
-		case unicode.Is(unicode.Mn, r):
-			continue
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			switch r = unicode.ToLower(r); r {
+		case r < utf8.RuneSelf:
+			c := byte(r)
+			switch {
+			case c >= 'A' && c <= 'Z':
+				b.WriteByte(c + 'a' - 'A')
+				space = false
+			case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+				b.WriteByte(c)
+				space = false
+			default:
+				sep()
+			}
+		case r < latinEnd:
+			if f := latinFold[r]; f != "" {
+				b.WriteString(f)
+				space = false
+			} else {
+				sep()
+			}
+		default:
+			f, mark := foldRune(r)
+			switch {
+			case mark:
+			case f != "":
+				b.WriteString(f)
+				space = false
+			default:
+				sep()
+			}
+		}
+	}
+	return strings.ReplaceAll(strings.TrimRight(b.String(), " "), "aa", "a")
+}
+
+// latinEnd bounds the precomputed folds: Latin-1 and Latin Extended-A/B.
+const latinEnd = 0x250
+
+// latinFold holds foldRune's result for every rune below latinEnd; "" marks
+// a separator. It is computed once and only read.
+var latinFold = func() (t [latinEnd]string) {
+	for r := rune(0); r < latinEnd; r++ {
+		t[r], _ = foldRune(r)
+	}
+	return t
+}()
+
+// foldRune folds one rune: its lower-case base letters, "" for a separator,
+// or mark for a combining mark, which is dropped without separating.
+func foldRune(r rune) (folded string, mark bool) {
+	var b strings.Builder
+	for _, d := range norm.NFD.String(string(r)) {
+		switch {
+		case unicode.Is(unicode.Mn, d):
+			if d == r {
+				return "", true
+			}
+		case unicode.IsLetter(d) || unicode.IsDigit(d):
+			switch d = unicode.ToLower(d); d {
 			case 'ø':
 				b.WriteByte('o')
 			case 'æ':
@@ -35,17 +99,13 @@ func SearchKey(s string) string {
 			case 'þ':
 				b.WriteString("th")
 			default:
-				b.WriteRune(r)
+				b.WriteRune(d)
 			}
-			space = false
 		default:
-			if !space {
-				b.WriteByte(' ')
-				space = true
-			}
+			return "", false
 		}
 	}
-	return strings.ReplaceAll(strings.TrimRight(b.String(), " "), "aa", "a")
+	return b.String(), false
 }
 
 // PrefixEnd is the smallest string greater than every string that starts
