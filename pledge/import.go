@@ -76,6 +76,7 @@ func (s *Service) ImportAreas(ctx context.Context, feats []geo.AreaFeature, opt 
 	}
 	assign := newAssigner(merged)
 	counts, err := s.Store.ImportAreas(ctx, areas, AreaImportOptions{SetThreshold: opt.ThresholdPercent != nil}, assign.code)
+	s.progress.drop("")
 	if err != nil {
 		return AreaImportResult{}, fmt.Errorf("import areas: %w", err)
 	}
@@ -192,6 +193,7 @@ func (s *Service) ImportAddresses(ctx context.Context, src AddressSource, opt Ad
 		return res, geo.InputErrors{{File: opt.File, Reason: "no addresses in the file"}}
 	}
 	counts, err := imp.Commit(ctx)
+	s.progress.drop("")
 	if err != nil {
 		return res, fmt.Errorf("import addresses: %w", err)
 	}

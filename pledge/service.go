@@ -28,6 +28,11 @@ type Service struct {
 	Now func() time.Time
 	// NewToken makes pledge manage tokens; nil means 32 random bytes.
 	NewToken func() string
+	// ProgressTTL is how long AreaProgress may answer from memory: 0 means
+	// DefaultProgressTTL, negative never.
+	ProgressTTL time.Duration
+
+	progress progressCache
 }
 
 // NewService returns a Service on store with the real clock.
@@ -219,6 +224,7 @@ func (s *Service) CreatePledge(ctx context.Context, req PledgeRequest, idempoten
 		}
 		err = s.Store.CreatePledge(ctx, &p, s.onPledge(now))
 		if err == nil {
+			s.progress.drop(p.AreaCode)
 			return p, false, nil
 		}
 		var e *Error
@@ -295,7 +301,7 @@ func (s *Service) WithdrawPledge(ctx context.Context, token string) (Pledge, err
 	if token == "" || len(token) > 200 {
 		return Pledge{}, Errorf(ENOTFOUND, "no pledge with this link")
 	}
-	return s.Store.WithdrawPledge(ctx, token, s.now(), func(a Area) (Transition, error) {
+	p, err := s.Store.WithdrawPledge(ctx, token, s.now(), func(a Area) (Transition, error) {
 		switch a.Status {
 		case StatusCollecting:
 			return Transition{}, nil
@@ -307,4 +313,8 @@ func (s *Service) WithdrawPledge(ctx context.Context, token string) (Pledge, err
 		}
 		return Transition{}, Errorf(ECONFLICT, "pledges in area %s are binding now (status %s)", a.Code, a.Status)
 	})
+	if err == nil {
+		s.progress.drop(p.AreaCode)
+	}
+	return p, err
 }

@@ -25,7 +25,7 @@ var knownStatus = map[AreaStatus]bool{
 // threshold outside 0-100, a negative minimum, an unknown status, or a move
 // to threshold_reached (only a pledge makes that move).
 func (s *Service) UpdateAreaSettings(ctx context.Context, code string, set AreaSettings) (Area, error) {
-	a, err := s.AreaProgress(ctx, code)
+	a, err := s.readProgress(ctx, code)
 	if err != nil {
 		return Area{}, err
 	}
@@ -62,5 +62,6 @@ func (s *Service) UpdateAreaSettings(ctx context.Context, code string, set AreaS
 	if err := s.Store.UpdateArea(ctx, a); err != nil {
 		return Area{}, err
 	}
+	s.progress.drop(code)
 	return a, nil
 }

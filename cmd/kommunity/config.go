@@ -31,6 +31,9 @@ type Config struct {
 	TileAttribution  string
 	PledgeRateLimit  int64 // pledges per client per PledgeRateWindow; negative for none
 	PledgeRateWindow time.Duration
+	// ProgressTTL is how long an area's progress may be answered from
+	// memory; 0 turns that off.
+	ProgressTTL time.Duration
 
 	AdminToken string     // Bearer token of the admin endpoints; "" disables them
 	Tender     TenderInfo // what tender packages say besides the store's data
@@ -53,6 +56,7 @@ func DefaultConfig() Config {
 		TileAttribution:  `&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>`,
 		PledgeRateLimit:  10,
 		PledgeRateWindow: 10 * time.Minute,
+		ProgressTTL:      time.Second,
 
 		// Enough to keep a 2-8 core database busy (commits overlap in
 		// group commit); several processes share max_connections.
@@ -105,6 +109,7 @@ func (c *Config) serveFlags(fs *flag.FlagSet, errs *envErr) {
 	stringVar(fs, &c.TileAttribution, "tile-attribution", "TILE_ATTRIBUTION", "attribution `HTML` of the tiles", errs)
 	int64Var(fs, &c.PledgeRateLimit, "pledge-rate-limit", "PLEDGE_RATE_LIMIT", "pledges one client may send per window; negative for no limit", errs)
 	durationVar(fs, &c.PledgeRateWindow, "pledge-rate-window", "PLEDGE_RATE_WINDOW", "window of the pledge rate limit", errs)
+	durationVar(fs, &c.ProgressTTL, "progress-ttl", "PROGRESS_TTL", "how long GET /api/areas/{code} may answer from memory (other instances' pledges show within it); 0 for never", errs)
 	stringVar(fs, &c.AdminToken, "admin-token", "ADMIN_TOKEN", "Bearer `token` of the admin endpoints (tender download); empty disables them", errs)
 	c.Tender.flags(fs, errs)
 }

@@ -37,6 +37,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer st.Close()
 	svc := pledge.NewService(st)
+	svc.ProgressTTL = cfg.ProgressTTL
+	if svc.ProgressTTL <= 0 {
+		svc.ProgressTTL = -1 // off
+	}
 	tender, err := cfg.Tender.packager(svc)
 	if err != nil {
 		return usageError{err}
