@@ -601,3 +601,46 @@ func TestMapAPI(t *testing.T) {
 		}
 	})
 }
+
+// X-Forwarded-For names the client only when the peer is a trusted proxy;
+// otherwise a client could dodge the limit by inventing addresses.
+func TestRateLimitTrustedProxies(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		proxies []string
+		// whether a second "client" behind the same peer gets its own count
+		separate bool
+	}{
+		{"NoneTrusted", nil, false},
+		{"ProxyTrusted", []string{"10.0.0.0/8"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, svc, m := newServer(t, web.Config{PledgeRateLimit: 1, PledgeRateWindow: time.Hour, TrustedProxies: tc.proxies})
+			free := func() string {
+				t.Helper()
+				for _, a := range m.Areas {
+					as, _ := svc.AreaAddresses(context.Background(), a.Code, nil, 0)
+					for _, ad := range as {
+						if ad.PledgedUnits < ad.Units {
+							return ad.ID
+						}
+					}
+				}
+				t.Fatal("no free address")
+				return ""
+			}
+			post := func(forwardedFor string) int {
+				cl := newClient(t, srv, "10.1.2.3")
+				cl.header.Set("X-Forwarded-For", forwardedFor)
+				return cl.postJSON("/api/pledges", `{"address_id":"`+free()+`","name":"Bo","email":"bo@example.dk","consent":true}`).Code
+			}
+			if code := post("203.0.113.1"); code != http.StatusCreated {
+				t.Fatalf("first pledge: %d", code)
+			}
+			code := post("203.0.113.2")
+			if tc.separate != (code == http.StatusCreated) {
+				t.Errorf("second client behind the same peer: %d", code)
+			}
+		})
+	}
+}

@@ -391,3 +391,10 @@ func TestServeDemoEndToEnd(t *testing.T) {
 		t.Errorf("restart changed the data: %+v vs %+v", again.Areas[0], after)
 	}
 }
+
+func TestServeRejectsBadTrustedProxies(t *testing.T) {
+	code, _, errOut := run(t, "serve", "--db", filepath.Join(t.TempDir(), "k.db"), "--trusted-proxies", "10.0.0.0/8, proxy.example")
+	if code != 2 || !strings.Contains(errOut, `"proxy.example" is not an IP address or CIDR`) {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/kommunity/kommunity/data/demo"
@@ -28,6 +30,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
 	}
 	if err := checkAdminToken(cfg.AdminToken); err != nil {
+		return usageError{err}
+	}
+	proxies, err := parseProxies(cfg.TrustedProxies)
+	if err != nil {
 		return usageError{err}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
@@ -54,7 +60,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Handler: web.NewServer(svc, web.Config{
 			MaxBodyBytes: cfg.MaxBodyBytes, TileURL: cfg.TileURL, TileAttribution: cfg.TileAttribution,
 			PledgeRateLimit: int(cfg.PledgeRateLimit), PledgeRateWindow: cfg.PledgeRateWindow,
-			AdminToken: cfg.AdminToken, TenderPackage: tender,
+			AdminToken: cfg.AdminToken, TenderPackage: tender, TrustedProxies: proxies,
 		}, log),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       cfg.ReadTimeout,
@@ -109,4 +115,21 @@ func seedDemo(ctx context.Context, svc *pledge.Service, seed uint64, log *slog.L
 	}
 	log.Info("demo: generated", "areas", len(m.Areas), "addresses", len(m.Addresses), "pledges", len(m.Pledges))
 	return nil
+}
+
+// parseProxies reads --trusted-proxies: IP addresses or CIDRs.
+func parseProxies(list string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(list, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				return nil, fmt.Errorf("--trusted-proxies: %q is not an IP address or CIDR", p)
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
