@@ -55,6 +55,13 @@ type Store interface {
 	// ENOTFOUND if no active pledge has the token.
 	WithdrawPledge(ctx context.Context, token string, at time.Time, decide Decider) (Pledge, error)
 
+	// LapseArea runs decide on the area, locked; when decide moves it to
+	// lapsed, every active pledge in it lapses too (contact details erased:
+	// nothing will be charged) and its pledged units go to zero, all in one
+	// transaction with decide's event. Returns the area as it is afterwards
+	// and how many pledges lapsed. ENOTFOUND if there is no such area.
+	LapseArea(ctx context.Context, code string, at time.Time, decide Decider) (Area, int, error)
+
 	// Events lists outbox events in the order recorded.
 	Events(ctx context.Context) ([]Event, error)
 	// Ping reports whether the store is reachable.

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kommunity/kommunity/web"
 )
@@ -59,5 +60,45 @@ func TestAreaSet(t *testing.T) {
 	}
 	if code, _, _ := run(t, "area"); code != 2 {
 		t.Errorf("area without set: exit %d, want 2", code)
+	}
+}
+
+func TestLapseOverdueAreas(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "k.db")
+	mustRun(t, "import", "areas", "--db", db, writeFile(t, dir, "areas.geojson", testAreas))
+	mustRun(t, "import", "addresses", "--db", db, writeFile(t, dir, "a.csv", goodCSV))
+	if out := mustRun(t, "lapse", "--db", db); !strings.Contains(out, "no area is overdue") {
+		t.Errorf("lapse without deadlines: %q", out)
+	}
+	mustRun(t, "area", "set", "--db", db, "--area", "A", "--deadline", "2020-01-31")
+	if out := mustRun(t, "lapse", "--db", db); !strings.Contains(out, "A: lapsed, 0 pledge(s) lapsed") {
+		t.Errorf("lapse: %q", out)
+	}
+	if a := areasJSON(t, db).Areas[0]; a.Status != "lapsed" {
+		t.Errorf("status %s, want lapsed", a.Status)
+	}
+}
+
+// serve lapses overdue areas by itself.
+func TestServeLapsesOverdueAreas(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "k.db")
+	mustRun(t, "import", "areas", "--db", db, writeFile(t, dir, "areas.geojson", testAreas))
+	mustRun(t, "import", "addresses", "--db", db, writeFile(t, dir, "a.csv", goodCSV))
+	mustRun(t, "area", "set", "--db", db, "--area", "A", "--deadline", "2020-01-31")
+	base, stop := startServe(t, "--db", db, "--lapse-interval", "50ms", "--progress-ttl", "0")
+	defer stop()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var a web.AreaJSON
+		getJSON(t, base+"/api/areas/A", &a)
+		if a.Status == "lapsed" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("area still %s", a.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -34,6 +34,9 @@ type Config struct {
 	// ProgressTTL is how long an area's progress may be answered from
 	// memory; 0 turns that off.
 	ProgressTTL time.Duration
+	// LapseInterval is how often serve lapses areas whose deadline passed
+	// below threshold; 0 turns that off (run `kommunity lapse` instead).
+	LapseInterval time.Duration
 	// TrustedProxies are comma-separated addresses or CIDRs of reverse
 	// proxies whose X-Forwarded-For names the client (for rate limits).
 	TrustedProxies string
@@ -60,6 +63,7 @@ func DefaultConfig() Config {
 		PledgeRateLimit:  10,
 		PledgeRateWindow: 10 * time.Minute,
 		ProgressTTL:      time.Second,
+		LapseInterval:    time.Minute,
 
 		// Enough to keep a 2-8 core database busy (commits overlap in
 		// group commit); several processes share max_connections.
@@ -113,6 +117,7 @@ func (c *Config) serveFlags(fs *flag.FlagSet, errs *envErr) {
 	int64Var(fs, &c.PledgeRateLimit, "pledge-rate-limit", "PLEDGE_RATE_LIMIT", "pledges one client may send per window; negative for no limit", errs)
 	durationVar(fs, &c.PledgeRateWindow, "pledge-rate-window", "PLEDGE_RATE_WINDOW", "window of the pledge rate limit", errs)
 	stringVar(fs, &c.TrustedProxies, "trusted-proxies", "TRUSTED_PROXIES", "comma-separated `addresses/CIDRs` of reverse proxies whose X-Forwarded-For names the client; empty trusts none", errs)
+	durationVar(fs, &c.LapseInterval, "lapse-interval", "LAPSE_INTERVAL", "how often to lapse areas whose deadline passed below threshold; 0 for never", errs)
 	durationVar(fs, &c.ProgressTTL, "progress-ttl", "PROGRESS_TTL", "how long GET /api/areas/{code} may answer from memory (other instances' pledges show within it); 0 for never", errs)
 	stringVar(fs, &c.AdminToken, "admin-token", "ADMIN_TOKEN", "Bearer `token` of the admin endpoints (tender download); empty disables them", errs)
 	c.Tender.flags(fs, errs)

@@ -49,6 +49,7 @@ Usage:
   kommunity areas [--json] [--db FILE]                   list areas and their progress
   kommunity area set --area CODE [--threshold PCT] [--threshold-units N] [--deadline DAY|none] [--status S]
                                                          change an area's threshold, deadline or status
+  kommunity lapse                                        lapse areas whose deadline passed below threshold
   kommunity cost --area CODE [--takeup PCT] [--json]     the area's cost and each household's share
   kommunity cost curve --area CODE [--json]              the share from the threshold to 100 % take-up
   kommunity cost set --area CODE [--pop LON,LAT] [--trench-cost KR_PER_M] ...  set cost parameters
@@ -91,6 +92,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runAreas(ctx, args[1:], stdout, stderr)
 	case "area":
 		err = runArea(ctx, args[1:], stdout, stderr)
+	case "lapse":
+		err = runLapse(ctx, args[1:], stdout, stderr)
 	case "cost":
 		err = runCost(ctx, args[1:], stdout, stderr)
 	case "route":

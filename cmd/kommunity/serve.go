@@ -73,6 +73,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "kommunity listening on http://%s\n", ln.Addr())
+	if cfg.LapseInterval > 0 {
+		go lapseLoop(ctx, svc, cfg.LapseInterval, log)
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {

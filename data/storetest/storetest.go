@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"PledgeRejectedStoresNothing", testPledgeRejected},
 		{"ConcurrentPledgesOneWins", testConcurrentPledges},
 		{"UpdateArea", testUpdateArea},
+		{"LapseOverdue", testLapse},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -586,6 +587,75 @@ func testUpdateArea(t *testing.T, svc *pledge.Service) {
 		t.Errorf("updated area = %+v", got)
 	}
 	if err := svc.Store.UpdateArea(ctx, pledge.Area{Code: "nope", Status: pledge.StatusDraft}); pledge.ErrorCode(err) != pledge.ENOTFOUND {
+		t.Errorf("unknown area: %v", err)
+	}
+}
+
+func testLapse(t *testing.T, svc *pledge.Service) {
+	ctx := context.Background()
+	mustImport(t, svc)
+	p, _, err := svc.CreatePledge(ctx, req("a1", 0), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	setDeadline := func(code string, d time.Time) {
+		t.Helper()
+		a := areaByCode(t, svc, code)
+		a.Deadline = &d
+		if err := svc.Store.UpdateArea(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past, future := Now.AddDate(0, 0, -1), Now.AddDate(0, 1, 0)
+	setDeadline("A", past)   // 1 of 5 units pledged: below 50 %
+	setDeadline("B", future) // still collecting
+	// V reached its threshold before its deadline: it qualified.
+	if _, _, err := svc.CreatePledge(ctx, req("v1", 0), ""); err != nil {
+		t.Fatal(err)
+	}
+	setDeadline("V", past)
+
+	lapsed, err := svc.LapseOverdue(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lapsed) != 1 || lapsed[0].Code != "A" || lapsed[0].Pledges != 1 {
+		t.Fatalf("lapsed %+v, want area A with 1 pledge", lapsed)
+	}
+	a := areaByCode(t, svc, "A")
+	if a.Status != pledge.StatusLapsed || a.PledgedUnits != 0 {
+		t.Errorf("area A: %s with %d pledged units", a.Status, a.PledgedUnits)
+	}
+	got, err := svc.Pledge(ctx, p.Token)
+	if err != nil || got.Status != pledge.PledgeLapsed || got.Name != "" || got.Email != "" {
+		t.Errorf("lapsed pledge: %+v, %v", got, err)
+	}
+	for code, want := range map[string]pledge.AreaStatus{"B": pledge.StatusCollecting, "V": pledge.StatusThresholdReached} {
+		if s := areaByCode(t, svc, code).Status; s != want {
+			t.Errorf("area %s: %s, want %s", code, s, want)
+		}
+	}
+	if _, _, err := svc.CreatePledge(ctx, req("a2", 0), ""); pledge.ErrorCode(err) != pledge.ECONFLICT {
+		t.Errorf("pledge in a lapsed area: %v, want ECONFLICT", err)
+	}
+	// Running again changes nothing and records no second event.
+	if again, err := svc.LapseOverdue(ctx); err != nil || len(again) != 0 {
+		t.Errorf("second run: %+v, %v", again, err)
+	}
+	events, _ := svc.Store.Events(ctx)
+	n := 0
+	for _, e := range events {
+		if e.Kind == pledge.EventAreaLapsed {
+			n++
+			if e.AreaCode != "A" {
+				t.Errorf("lapse event for %s", e.AreaCode)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d lapse events, want 1", n)
+	}
+	if _, _, err := svc.Store.LapseArea(ctx, "NOPE", Now, nil); pledge.ErrorCode(err) != pledge.ENOTFOUND {
 		t.Errorf("unknown area: %v", err)
 	}
 }

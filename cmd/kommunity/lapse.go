@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/kommunity/kommunity/pledge"
+)
+
+// runLapse lapses overdue areas once, for cron or by hand; serve does the
+// same every --lapse-interval.
+func runLapse(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig()
+	var errs envErr
+	fs := newFlagSet("lapse", stderr)
+	cfg.storeFlags(fs, &errs)
+	pos, err := parseArgs(fs, args, errs)
+	if err != nil {
+		return usageError{err}
+	}
+	if len(pos) > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	lapsed, err := pledge.NewService(st).LapseOverdue(ctx)
+	for _, a := range lapsed {
+		fmt.Fprintf(stdout, "%s: lapsed, %d pledge(s) lapsed\n", a.Code, a.Pledges)
+	}
+	if err == nil && len(lapsed) == 0 {
+		fmt.Fprintln(stdout, "no area is overdue")
+	}
+	return err
+}
+
+// lapseLoop runs LapseOverdue now and then every interval until ctx ends.
+// Several instances may run it: each area is re-checked in its transaction.
+func lapseLoop(ctx context.Context, svc *pledge.Service, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		lapsed, err := svc.LapseOverdue(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("lapsing overdue areas failed", "err", err)
+		}
+		for _, a := range lapsed {
+			log.Info("area lapsed: deadline passed below threshold", "area", a.Code, "pledges", a.Pledges)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
