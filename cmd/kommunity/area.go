@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,22 +18,15 @@ func runArea(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if len(args) == 0 || args[0] != "set" {
 		return usageError{errors.New("usage: kommunity area set --area CODE [--threshold PCT] [--threshold-units N] [--deadline YYYY-MM-DD|none] [--status STATUS]")}
 	}
-	cfg := DefaultConfig()
-	var errs envErr
-	fs := newFlagSet("area set", stderr)
-	cfg.storeFlags(fs, &errs)
+	fs, cfg, errs := storeFlagSet("area set", stderr)
 	code := fs.String("area", "", "area `CODE`")
 	threshold := fs.Float64("threshold", -1, "take-up threshold in `percent`")
 	units := fs.Int("threshold-units", -1, "minimum number of pledged `units` (0 for none)")
 	deadline := fs.String("deadline", "", "last day for pledges, `YYYY-MM-DD` (pledges close at its end, UTC), or none")
 	status := fs.String("status", "", "new `status`: draft, collecting, tender_open, awarded, built or lapsed")
 	asJSON := fs.Bool("json", false, "print the area as JSON")
-	pos, err := parseArgs(fs, args[1:], errs)
-	if err != nil {
-		return usageError{err}
-	}
-	if len(pos) > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
+	if err := parseNoArgs(fs, args[1:], *errs); err != nil {
+		return err
 	}
 	if *code == "" {
 		return usageError{errors.New("--area is required")}
@@ -62,20 +54,18 @@ func runArea(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		st := pledge.AreaStatus(*status)
 		set.Status = &st
 	}
-	st, err := openStore(ctx, cfg)
+	svc, done, err := openService(ctx, *cfg)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	a, err := pledge.NewService(st).UpdateAreaSettings(ctx, *code, set)
+	defer done()
+	a, err := svc.UpdateAreaSettings(ctx, *code, set)
 	if err != nil {
 		return err
 	}
 	j := web.NewAreaJSON(a, time.Now())
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(j)
+		return printJSON(stdout, j)
 	}
 	dl := "none"
 	if j.Deadline != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -469,33 +468,6 @@ func runImportRoads(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	fmt.Fprintf(stdout, "%s: read %d road lines, added %d, %d already stored\n", name, len(lines), n, len(lines)-n)
 	return nil
-}
-
-// openService opens the configured store and a Service on it.
-func openService(ctx context.Context, cfg Config) (*pledge.Service, func(), error) {
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pledge.NewService(st), func() { st.Close() }, nil
-}
-
-// parseNoArgs parses flags and rejects positional arguments.
-func parseNoArgs(fs *flag.FlagSet, args []string, errs envErr) error {
-	pos, err := parseArgs(fs, args, errs)
-	if err != nil {
-		return usageError{err}
-	}
-	if len(pos) > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
-	}
-	return nil
-}
-
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // methodName describes a route method; detour < 0 means not known here,

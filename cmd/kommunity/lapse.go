@@ -13,23 +13,16 @@ import (
 // runLapse lapses overdue areas once, for cron or by hand; serve does the
 // same every --lapse-interval.
 func runLapse(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig()
-	var errs envErr
-	fs := newFlagSet("lapse", stderr)
-	cfg.storeFlags(fs, &errs)
-	pos, err := parseArgs(fs, args, errs)
-	if err != nil {
-		return usageError{err}
+	fs, cfg, errs := storeFlagSet("lapse", stderr)
+	if err := parseNoArgs(fs, args, *errs); err != nil {
+		return err
 	}
-	if len(pos) > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
-	}
-	st, err := openStore(ctx, cfg)
+	svc, done, err := openService(ctx, *cfg)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	lapsed, err := pledge.NewService(st).LapseOverdue(ctx)
+	defer done()
+	lapsed, err := svc.LapseOverdue(ctx)
 	for _, a := range lapsed {
 		fmt.Fprintf(stdout, "%s: lapsed, %d pledge(s) lapsed\n", a.Code, a.Pledges)
 	}

@@ -31,18 +31,11 @@ func openStore(ctx context.Context, cfg Config) (pledge.Store, error) {
 }
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig()
-	var errs envErr
-	fs := newFlagSet("migrate", stderr)
-	cfg.storeFlags(fs, &errs)
-	pos, err := parseArgs(fs, args, errs)
-	if err != nil {
-		return usageError{err}
+	fs, cfg, errs := storeFlagSet("migrate", stderr)
+	if err := parseNoArgs(fs, args, *errs); err != nil {
+		return err
 	}
-	if len(pos) > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
-	}
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, *cfg)
 	if err != nil {
 		return err
 	}
