@@ -151,10 +151,32 @@ func (b *browser) screenshot(name string) {
 // do runs steps with a time limit, failing the test with what was tried.
 func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// waitPage waits until a page that has sel has loaded. It polls from Go
+// rather than with one WaitVisible, which can stay attached to the document
+// a form post is replacing when the server is slow (a busy CI machine).
+func (b *browser) waitPage(what, sel string) {
+	b.t.Helper()
+	q, _ := json.Marshal(sel)
+	expr := `document.readyState === "complete" && !!document.querySelector(` + string(q) + `)`
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("%s: no %s after 45 s (last error: %v)", what, sel, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -249,8 +271,8 @@ func pledgeAndWithdraw(t *testing.T, b *browser, addr pledge.Address) {
 	b.do("type in the search", chromedp.SendKeys(chromedp.CSS("#q"), pledge.SearchKey(addr.Text)))
 	b.waitSuggestion(pledge.SearchKey(addr.Text), addr.Text)
 	b.screenshot("2-suggestions")
-	b.do("choose the suggestion", chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.Enter),
-		chromedp.WaitVisible(chromedp.CSS("#pledge-form")))
+	b.do("choose the suggestion", chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.Enter))
+	b.waitPage("choose the suggestion", "#pledge-form")
 	if got := b.text("#address-text"); got != addr.Text {
 		t.Fatalf("address page for %q, want %q", got, addr.Text)
 	}
@@ -259,8 +281,8 @@ func pledgeAndWithdraw(t *testing.T, b *browser, addr pledge.Address) {
 	b.do("fill the form",
 		chromedp.SendKeys(chromedp.CSS("#name"), "Test Beboer"),
 		chromedp.SendKeys(chromedp.CSS("#email"), "test.beboer@example.dk"),
-		chromedp.Click(chromedp.CSS("#pledge-submit")),
-		chromedp.WaitVisible(chromedp.CSS("#consent-error")))
+		chromedp.Click(chromedp.CSS("#pledge-submit")))
+	b.waitPage("fill the form", "#consent-error")
 	if got := b.text("#consent-error"); got != web.Message("da", "err.consent.required") {
 		t.Errorf("consent error %q", got)
 	}
@@ -268,8 +290,8 @@ func pledgeAndWithdraw(t *testing.T, b *browser, addr pledge.Address) {
 		t.Errorf("focus after the error is on %q, want the checkbox", got)
 	}
 	b.screenshot("3-form-error")
-	b.do("consent and send", chromedp.Click(chromedp.CSS("#consent")), chromedp.Click(chromedp.CSS("#pledge-submit")),
-		chromedp.WaitVisible(chromedp.CSS("#manage-link")))
+	b.do("consent and send", chromedp.Click(chromedp.CSS("#consent")), chromedp.Click(chromedp.CSS("#pledge-submit")))
+	b.waitPage("consent and send", "#manage-link")
 	b.screenshot("4-receipt")
 	manage := b.eval(`document.querySelector("#manage-link").getAttribute("href")`)
 	if !strings.HasPrefix(manage, "/p/") {
@@ -293,7 +315,8 @@ func pledgeAndWithdraw(t *testing.T, b *browser, addr pledge.Address) {
 		t.Errorf("manage page address %q", got)
 	}
 	b.screenshot("5-manage")
-	b.do("withdraw", chromedp.Click(chromedp.CSS("#withdraw-submit")), chromedp.WaitVisible(chromedp.CSS("#withdrawn")))
+	b.do("withdraw", chromedp.Click(chromedp.CSS("#withdraw-submit")))
+	b.waitPage("withdraw", "#withdrawn")
 	b.screenshot("6-withdrawn")
 	b.open("/")
 	if got := b.pledged(addr.AreaCode); got != before {
@@ -342,7 +365,8 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 	tabTo("q", 8)
 	b.do("type", chromedp.KeyEvent(pledge.SearchKey(addr.Text)))
 	b.waitSuggestion(pledge.SearchKey(addr.Text), addr.Text)
-	b.do("choose", chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#pledge-form")))
+	b.do("choose", chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.Enter))
+	b.waitPage("choose", "#pledge-form")
 	tabTo("name", 10)
 	b.do("type name", chromedp.KeyEvent("Kirsten Tastatur"))
 	for _, want := range []string{"email", "phone", "consent", "pledge-submit"} {
@@ -361,12 +385,14 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 			b.do("tick", chromedp.KeyEvent(" "))
 		}
 	}
-	b.do("send", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#manage-link")))
+	b.do("send", chromedp.KeyEvent(kb.Enter))
+	b.waitPage("send", "#manage-link")
 	if got := b.text("#receipt-text"); !strings.Contains(got, addr.Text) {
 		t.Errorf("receipt %q", got)
 	}
 	tabTo("manage-link", 12)
-	b.do("open manage page", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#withdraw-submit")))
+	b.do("open manage page", chromedp.KeyEvent(kb.Enter))
+	b.waitPage("open manage page", "#withdraw-submit")
 	if got := b.eval(`document.querySelector("#name").value`); got != "Kirsten Tastatur" {
 		t.Errorf("manage page name %q", got)
 	}
