@@ -316,7 +316,14 @@ func (im *addressImport) Rollback() error {
 	if im.copy != nil {
 		im.copy.abort()
 	}
-	return formatError(im.tx.Rollback(context.Background()))
+	err := im.tx.Rollback(context.Background())
+	if err != nil && im.tx.Conn().IsClosed() {
+		// Cancelling a running COPY can close its connection; PostgreSQL
+		// rolls back the transaction of a connection that ends, so nothing
+		// was stored and the pool drops the connection.
+		return nil
+	}
+	return formatError(err)
 }
 
 // copyStream is one COPY running in its own goroutine, fed batches through
