@@ -17,6 +17,7 @@ import (
 
 	"github.com/kommunity/kommunity/data/demo"
 	"github.com/kommunity/kommunity/data/sqlite"
+	"github.com/kommunity/kommunity/internal/testenv"
 	"github.com/kommunity/kommunity/pledge"
 	"github.com/kommunity/kommunity/report"
 )
@@ -128,14 +129,7 @@ func fileOf(tb testing.TB, files []zipFile, name string) []byte {
 // unless CI=true, where the tools are part of the setup and must be there.
 func needTool(tb testing.TB, name string) string {
 	tb.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("%s not found; CI must install Debian poppler-utils", name)
-		}
-		tb.Skipf("%s not found: install Debian poppler-utils to check the PDF", name)
-	}
-	return path
+	return testenv.Tool(tb, name, "poppler-utils")
 }
 
 func writeTemp(tb testing.TB, name string, b []byte) string {

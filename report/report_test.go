@@ -338,7 +338,7 @@ func TestAreaWithoutPledges(t *testing.T) {
 
 func TestThousandsOfAddresses(t *testing.T) {
 	if testing.Short() {
-		t.Skip("imports 5,000 addresses")
+		t.Skip("-short: this imports 5,000 addresses")
 	}
 	svc, _ := MustOpenDemoService(t, demo.Config{Seed: 1, Areas: 1, Addresses: 5000}, nil)
 	tender := mustTender(t, svc, "D001", "da")

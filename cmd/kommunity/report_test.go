@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kommunity/kommunity/internal/testenv"
 	"github.com/kommunity/kommunity/web"
 )
 
@@ -194,14 +195,7 @@ func mustReadFile(t *testing.T, path string) []byte {
 // under CI=true, where it must be installed.
 func reportTool(t *testing.T, name string) string {
 	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found; CI must install Debian poppler-utils", name)
-		}
-		t.Skipf("%s not found: install Debian poppler-utils to read the PDF", name)
-	}
-	return path
+	return testenv.Tool(t, name, "poppler-utils")
 }
 
 // Danish number formats, written out independently of the report package.

@@ -405,7 +405,7 @@ func TestAddresses(t *testing.T) {
 // address but the stragglers is in exactly one area.
 func TestAddressesAtScale(t *testing.T) {
 	if testing.Short() {
-		t.Skip("short")
+		t.Skip("-short: this streams 60,000 addresses")
 	}
 	cfg := demo.Config{Seed: 3, Areas: 150, Addresses: 60_000}
 	idx := newAreaIndex(demo.GenerateAreas(cfg))

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/kommunity/kommunity/internal/testenv"
 )
 
 // Dir returns the shared data folder: $KOMMUNITY_SHARED_DATA, or
@@ -39,10 +41,6 @@ func Path(tb testing.TB, rel string) string {
 			return p
 		}
 	}
-	msg := "shared data file " + rel + " not found (set KOMMUNITY_SHARED_DATA or place ../shared/data beside the repository)"
-	if os.Getenv("CI") == "true" {
-		tb.Fatal(msg)
-	}
-	tb.Skip(msg)
+	testenv.Missing(tb, "shared data file "+rel+" not found (set KOMMUNITY_SHARED_DATA or place ../shared/data beside the repository)")
 	return ""
 }
