@@ -32,6 +32,14 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
 
+func TestRateCounter(t *testing.T) {
+	storetest.RunRateCounter(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
+func TestContactUpdater(t *testing.T) {
+	storetest.RunContactUpdater(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
 // schema lists the definitions of the addresses and pledges indexes and
 // constraints.
 func schema(t *testing.T, st *postgres.Store, url string) []string {

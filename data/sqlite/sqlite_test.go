@@ -24,3 +24,11 @@ func MustOpenStore(tb testing.TB) *sqlite.Store {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
+
+func TestRateCounter(t *testing.T) {
+	storetest.RunRateCounter(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
+func TestContactUpdater(t *testing.T) {
+	storetest.RunContactUpdater(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}

@@ -1,20 +1,24 @@
-package postgres_test
+package storetest
 
 import (
 	"context"
-	"io"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/kommunity/kommunity/geo"
 	"github.com/kommunity/kommunity/pledge"
-	"github.com/paulmach/orb"
 )
 
-func TestCountHit(t *testing.T) {
+// RunRateCounter tests a store's pledge.RateCounter: counts per key and
+// window, old windows forgotten, concurrent hits each counted once.
+func RunRateCounter(t *testing.T, open Opener) {
+	st := open(t)
+	t.Cleanup(func() { st.Close() })
+	rc, ok := st.(pledge.RateCounter)
+	if !ok {
+		t.Fatalf("%T does not implement pledge.RateCounter", st)
+	}
 	ctx := context.Background()
-	st := MustOpenStore(t)
 	w1 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	w2 := w1.Add(10 * time.Minute)
 	for i, c := range []struct {
@@ -24,7 +28,7 @@ func TestCountHit(t *testing.T) {
 	}{
 		{"a", w1, 1}, {"a", w1, 2}, {"b", w1, 1}, {"a", w1, 3}, {"a", w2, 1}, {"a", w2.Add(48 * time.Hour), 1},
 	} {
-		got, err := st.CountHit(ctx, c.key, c.window)
+		got, err := rc.CountHit(ctx, c.key, c.window)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,7 +36,8 @@ func TestCountHit(t *testing.T) {
 			t.Errorf("hit %d (%s): got %d, want %d", i, c.key, got, c.want)
 		}
 	}
-	if got, err := st.CountHit(ctx, "a", w1); err != nil || got != 1 {
+	// Two days on, the old windows are forgotten: w1 starts afresh.
+	if got, err := rc.CountHit(ctx, "a", w1); err != nil || got != 1 {
 		t.Errorf("old window after cleanup: got %d, %v", got, err)
 	}
 	// Concurrent hits (as from several instances) are each counted once.
@@ -41,40 +46,25 @@ func TestCountHit(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := st.CountHit(ctx, "c", w2); err != nil {
+			if _, err := rc.CountHit(ctx, "c", w2); err != nil {
 				t.Error(err)
 			}
 		}()
 	}
 	wg.Wait()
-	if got, _ := st.CountHit(ctx, "c", w2); got != 21 {
+	if got, _ := rc.CountHit(ctx, "c", w2); got != 21 {
 		t.Errorf("after 20 concurrent hits: %d, want 21", got)
 	}
 }
 
-type oneRecord []geo.AddressRecord
-
-func (r *oneRecord) Next() (geo.AddressRecord, error) {
-	if len(*r) == 0 {
-		return geo.AddressRecord{}, io.EOF
-	}
-	rec := (*r)[0]
-	*r = (*r)[1:]
-	return rec, nil
-}
-
-func TestUpdatePledgeContact(t *testing.T) {
+// RunContactUpdater tests a store's pledge.ContactUpdater through the
+// service: a pledge's contact details change; a withdrawn one's do not.
+func RunContactUpdater(t *testing.T, open Opener) {
+	st := open(t)
+	t.Cleanup(func() { st.Close() })
+	svc := &pledge.Service{Store: st, Now: func() time.Time { return Now }}
+	mustImport(t, svc)
 	ctx := context.Background()
-	st := MustOpenStore(t)
-	svc := &pledge.Service{Store: st, Now: func() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) }}
-	sq := orb.Ring{{9, 54}, {11, 54}, {11, 56}, {9, 56}, {9, 54}}
-	if _, err := svc.ImportAreas(ctx, []geo.AreaFeature{{Code: "A", Name: "A", Polygon: orb.MultiPolygon{{sq}}}}, pledge.AreaImport{}); err != nil {
-		t.Fatal(err)
-	}
-	src := oneRecord{{ID: "a1", Text: "Vej 1", Point: orb.Point{10, 55}, Units: 1}}
-	if _, err := svc.ImportAddresses(ctx, &src, pledge.AddressImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	p, _, err := svc.CreatePledge(ctx, pledge.PledgeRequest{AddressID: "a1", Name: "Ane", Email: "ane@example.dk", Consent: true}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -82,6 +72,9 @@ func TestUpdatePledgeContact(t *testing.T) {
 	got, err := svc.UpdatePledgeContact(ctx, p.Token, "Ane Ø", "", "+45 12 34 56 78")
 	if err != nil || got.Name != "Ane Ø" || got.Email != "" || got.Phone != "+45 12 34 56 78" || got.AreaCode != "A" {
 		t.Errorf("updated = %+v, %v", got, err)
+	}
+	if stored, _ := svc.Pledge(ctx, p.Token); stored.Name != "Ane Ø" || stored.Phone != "+45 12 34 56 78" {
+		t.Errorf("stored = %+v", stored)
 	}
 	if _, err := svc.WithdrawPledge(ctx, p.Token); err != nil {
 		t.Fatal(err)
