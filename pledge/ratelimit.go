@@ -17,3 +17,23 @@ type RateCounter interface {
 	// may be forgotten. Keys must not be personal data (hash them).
 	CountHit(ctx context.Context, key string, windowStart time.Time) (int, error)
 }
+
+// RateLimit bounds one client's pledges: at most Max hits of Key in the
+// window that starts at WindowStart, counted as RateCounter counts them.
+type RateLimit struct {
+	Key         string // not personal data: a hash of the client
+	WindowStart time.Time
+	Max         int
+}
+
+// LimitedPledger is implemented by stores that count a pledge's rate-limit
+// hit together with the pledge, so that a limited pledge costs one trip to
+// the store instead of two (one to count, then one to pledge). It is
+// optional, like RateCounter, whose counts it shares.
+type LimitedPledger interface {
+	// CreateLimitedPledge counts one hit of limit.Key in its window and
+	// then, if the window holds at most limit.Max hits, does what
+	// CreatePledge does. Over the limit it stores nothing but the hit and
+	// returns ETOOMANY. The hit counts whatever becomes of the pledge.
+	CreateLimitedPledge(ctx context.Context, p *Pledge, limit RateLimit, decide Decider) error
+}

@@ -111,6 +111,17 @@ type PledgeRequest struct {
 	Email     string
 	Phone     string
 	Consent   bool
+	// Limit, when set, is the client's rate limit, counted by the store
+	// with the pledge; the Store must be a LimitedPledger (see
+	// LimitsPledges). Only requests that pass Validate are counted.
+	Limit *RateLimit
+}
+
+// LimitsPledges reports whether the store counts rate limits with pledges
+// (PledgeRequest.Limit).
+func (s *Service) LimitsPledges() bool {
+	_, ok := s.Store.(LimitedPledger)
+	return ok
 }
 
 func (r *PledgeRequest) normalise() {
@@ -222,7 +233,15 @@ func (s *Service) CreatePledge(ctx context.Context, req PledgeRequest, idempoten
 			Status: PledgeActive, CreatedAt: now, UpdatedAt: now,
 			IdempotencyKey: idempotencyKey, RequestHash: hash,
 		}
-		err = s.Store.CreatePledge(ctx, &p, s.onPledge(now))
+		if req.Limit != nil && attempt == 0 {
+			lp, ok := s.Store.(LimitedPledger)
+			if !ok {
+				return Pledge{}, false, Errorf(EINTERNAL, "this store cannot count rate limits with pledges")
+			}
+			err = lp.CreateLimitedPledge(ctx, &p, *req.Limit, s.onPledge(now))
+		} else {
+			err = s.Store.CreatePledge(ctx, &p, s.onPledge(now))
+		}
 		if err == nil {
 			s.progress.drop(p.AreaCode)
 			return p, false, nil

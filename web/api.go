@@ -236,7 +236,25 @@ func (s *Server) createPledge(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	p, replayed, err := s.svc.CreatePledge(c.Request.Context(), pledge.PledgeRequest(in), c.GetHeader("Idempotency-Key"))
+	req := pledge.PledgeRequest{AddressID: in.AddressID, Unit: in.Unit, Name: in.Name, Email: in.Email, Phone: in.Phone,
+		Consent: in.Consent}
+	// As on the form, only well-formed pledges count against the rate
+	// limit: mistakes cost a resident nothing, and malformed requests
+	// create nothing worth limiting. A store that can counts the hit with
+	// the pledge itself, in one trip.
+	if s.cfg.PledgeRateLimit >= 0 && req.Validate() == nil {
+		if s.storeLimits {
+			req.Limit = &pledge.RateLimit{Key: clientKey(c, "pledge"), WindowStart: s.rateWindow(), Max: s.cfg.PledgeRateLimit}
+		} else if !s.allowPledge(c) {
+			s.tooManyPledges(c)
+			return
+		}
+	}
+	p, replayed, err := s.svc.CreatePledge(c.Request.Context(), req, c.GetHeader("Idempotency-Key"))
+	if pledge.ErrorCode(err) == pledge.ETOOMANY {
+		s.tooManyPledges(c)
+		return
+	}
 	if err != nil {
 		s.writeError(c, err)
 		return

@@ -1,12 +1,9 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"io"
 	"strconv"
 	"sync"
 	"time"
@@ -30,7 +27,7 @@ type windowLimiter struct {
 }
 
 func (l *windowLimiter) Allow(ctx context.Context, key string, now time.Time) (bool, error) {
-	n, err := l.counter.CountHit(ctx, key, now.UTC().Truncate(l.window))
+	n, err := l.counter.CountHit(ctx, key, windowStart(now, l.window))
 	if err != nil {
 		return true, err
 	}
@@ -63,6 +60,16 @@ func (m *memoryCounter) CountHit(_ context.Context, key string, windowStart time
 	k := memoryKey{key, windowStart}
 	m.hits[k]++
 	return m.hits[k], nil
+}
+
+// windowStart is the start of the rate-limit window holding now.
+func windowStart(now time.Time, window time.Duration) time.Time {
+	return now.UTC().Truncate(window)
+}
+
+// rateWindow is the start of the current pledge rate-limit window.
+func (s *Server) rateWindow() time.Time {
+	return windowStart(s.now(), s.cfg.PledgeRateWindow)
 }
 
 // newRateLimiter builds the pledge limiter from the configuration.
@@ -101,30 +108,8 @@ func (s *Server) allowPledge(c *gin.Context) bool {
 	return ok
 }
 
-// limitPledgesAPI is the JSON API's side of the same limit. Like the form,
-// it counts only requests that pass validation: mistakes cost a resident
-// nothing, and malformed requests create nothing worth limiting. It reads
-// the (size-limited) body and hands the same bytes on to the handler.
-func (s *Server) limitPledgesAPI(c *gin.Context) {
-	if s.cfg.PledgeRateLimit < 0 {
-		c.Next()
-		return
-	}
-	body, err := io.ReadAll(c.Request.Body)
-	var rest io.Reader = bytes.NewReader(body)
-	if err != nil {
-		rest = io.MultiReader(rest, errReader{err}) // the handler reports it
-	}
-	c.Request.Body = io.NopCloser(rest)
-	var in pledgeInput
-	if err == nil && json.Unmarshal(body, &in) == nil && pledge.PledgeRequest(in).Validate() == nil && !s.allowPledge(c) {
-		c.Header("Retry-After", strconv.Itoa(int(s.cfg.PledgeRateWindow.Seconds())))
-		s.writeError(c, pledge.Errorf(pledge.ETOOMANY, "too many pledges from this client; try again later"))
-		return
-	}
-	c.Next()
+// tooManyPledges answers a pledge over the client's limit.
+func (s *Server) tooManyPledges(c *gin.Context) {
+	c.Header("Retry-After", strconv.Itoa(int(s.cfg.PledgeRateWindow.Seconds())))
+	s.writeError(c, pledge.Errorf(pledge.ETOOMANY, "too many pledges from this client; try again later"))
 }
-
-type errReader struct{ err error }
-
-func (r errReader) Read([]byte) (int, error) { return 0, r.err }

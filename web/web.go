@@ -63,6 +63,7 @@ type Server struct {
 	router      *gin.Engine
 	pages       map[string]*template.Template
 	limiter     RateLimiter
+	storeLimits bool
 	crossOrigin *http.CrossOriginProtection
 	tileSource  string // CSP source of the tiles
 }
@@ -93,6 +94,9 @@ func NewServer(svc *pledge.Service, cfg Config, log *slog.Logger) *Server {
 	s := &Server{svc: svc, cfg: cfg, log: log, router: gin.New(), pages: pages,
 		crossOrigin: http.NewCrossOriginProtection(), tileSource: tileSource(cfg.TileURL)}
 	s.limiter = s.newRateLimiter()
+	// The API counts a pledge's hit with the pledge when the store can,
+	// unless a limiter of the caller's choice must decide.
+	s.storeLimits = cfg.RateLimiter == nil && svc.LimitsPledges()
 	if err := s.router.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		panic("web: trusted proxies: " + err.Error())
 	}
@@ -119,7 +123,7 @@ func (s *Server) routes() {
 	api.GET("/areas/:code/tender.zip", s.tenderPackage)
 	api.GET("/addresses", s.searchAddresses)
 	api.GET("/addresses/nearest", s.nearestAddress)
-	api.POST("/pledges", s.limitPledgesAPI, s.createPledge)
+	api.POST("/pledges", s.createPledge)
 	api.GET("/pledges/:token", s.getPledge)
 	api.DELETE("/pledges/:token", s.withdrawPledge)
 

@@ -83,3 +83,77 @@ func RunContactUpdater(t *testing.T, open Opener) {
 		t.Errorf("withdrawn pledge: %v, want ENOTFOUND", err)
 	}
 }
+
+// RunLimitedPledger tests a store's pledge.LimitedPledger through the
+// service: every attempt within the window counts, whatever becomes of the
+// pledge; an attempt over the limit stores nothing; the counts are the
+// RateCounter's; concurrent attempts never let more than the limit in.
+func RunLimitedPledger(t *testing.T, open Opener) {
+	st := open(t)
+	t.Cleanup(func() { st.Close() })
+	svc := &pledge.Service{Store: st, Now: func() time.Time { return Now }}
+	if !svc.LimitsPledges() {
+		t.Fatalf("%T does not implement pledge.LimitedPledger", st)
+	}
+	mustImport(t, svc)
+	ctx := context.Background()
+	w := Now.Truncate(10 * time.Minute)
+	limited := func(addr string, unit int, key string, max int) error {
+		_, _, err := svc.CreatePledge(ctx, pledge.PledgeRequest{AddressID: addr, Unit: unit, Name: "Ane", Email: "ane@example.dk",
+			Consent: true, Limit: &pledge.RateLimit{Key: key, WindowStart: w, Max: max}}, "")
+		return err
+	}
+	for i, c := range []struct {
+		addr string
+		unit int
+		want string
+	}{
+		{"a2", 1, ""},
+		{"a2", 2, ""},
+		{"a2", 2, pledge.ECONFLICT},  // counts all the same
+		{"b1", 0, pledge.ETOOMANY},   // the 4th attempt
+		{"nope", 0, pledge.ETOOMANY}, // over the limit before anything else
+	} {
+		err := limited(c.addr, c.unit, "k", 3)
+		if c.want == "" && err != nil || c.want != "" && pledge.ErrorCode(err) != c.want {
+			t.Errorf("attempt %d (%s/%d): %v, want %q", i+1, c.addr, c.unit, err, c.want)
+		}
+	}
+	wantCounts(t, svc, "A", 3, 5, 2)
+	wantCounts(t, svc, "B", 2, 5, 0) // the limited pledge stored nothing
+	if rc, ok := st.(pledge.RateCounter); ok {
+		if got, err := rc.CountHit(ctx, "k", w); err != nil || got != 6 {
+			t.Errorf("CountHit after 5 limited attempts: %d, %v; want 6", got, err)
+		}
+	}
+	// Another client is not limited by k's count.
+	if err := limited("b1", 0, "k2", 3); err != nil {
+		t.Errorf("another client: %v", err)
+	}
+	// Concurrent attempts of one client: exactly the limit gets in.
+	var wg sync.WaitGroup
+	errs := make([]error, 6)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = limited("b2", 0, "c", 4)
+		}()
+	}
+	wg.Wait()
+	var ok, over int
+	for _, err := range errs {
+		switch code := pledge.ErrorCode(err); {
+		case err == nil:
+			ok++
+		case code == pledge.ETOOMANY:
+			over++
+		default:
+			t.Errorf("concurrent attempt: %v", err)
+		}
+	}
+	if ok != 4 || over != 2 {
+		t.Errorf("concurrent attempts with limit 4: %d in, %d over; want 4 and 2", ok, over)
+	}
+	wantCounts(t, svc, "B", 2, 5, 5)
+}
