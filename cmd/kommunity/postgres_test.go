@@ -530,3 +530,71 @@ func TestPostgresDownAndBack(t *testing.T) {
 		t.Errorf("/healthz after recovery: %d %v", code, health)
 	}
 }
+
+// The rate limit on PostgreSQL, where the store counts each API pledge's
+// hit in the pledge's own statement: two servers on one database share one
+// client's count, concurrent attempts never let more than the limit in, a
+// refused pledge is a 429 with Retry-After that stores nothing, and
+// malformed requests do not count.
+func TestRateLimitTwoServersPostgres(t *testing.T) {
+	url := pgtest.URL(t)
+	bin := buildKommunity(t)
+	importDemo(t, url, 2, 200)
+	flags := []string{"--database-url", url, "--pledge-rate-limit", "5", "--pledge-rate-window", "1h"}
+	bases := []string{serveProcess(t, bin, flags...), serveProcess(t, bin, flags...)}
+	addrs := areaAddresses(t, bases[0])
+	client := &http.Client{Timeout: 15 * time.Second}
+
+	// Mistakes do not count: 3 requests without a name.
+	for i := range 3 {
+		body := `{"address_id":"` + addrs[i].ID + `","email":"a@example.dk","consent":true}`
+		resp, err := client.Post(bases[i%2]+"/api/pledges", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("pledge without a name: %d", resp.StatusCode)
+		}
+	}
+	// 12 concurrent attempts from this client over both servers.
+	statuses := make([]int, 12)
+	var wg sync.WaitGroup
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := postPledge(client, bases[i%2], addrs[i].ID, 1, strconv.Itoa(i))
+			if err != nil {
+				t.Error(err)
+			}
+			statuses[i] = r.status
+		}()
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, s := range statuses {
+		count[s]++
+	}
+	if count[http.StatusCreated] != 5 || count[http.StatusTooManyRequests] != 7 {
+		t.Fatalf("statuses %v, want 5 × 201 and 7 × 429", count)
+	}
+	resp, err := client.Post(bases[1]+"/api/pledges", "application/json",
+		strings.NewReader(`{"address_id":"`+addrs[20].ID+`","name":"Bo","email":"bo@example.dk","consent":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "3600" {
+		t.Errorf("13th attempt: %d, Retry-After %q; want 429 with 3600", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	var areas web.AreasJSON
+	getJSON(t, bases[0]+"/api/areas", &areas)
+	pledged := 0
+	for _, a := range areas.Areas {
+		pledged += a.PledgedUnits
+	}
+	if pledged != 5 {
+		t.Errorf("%d units pledged in all areas, want 5: a refused pledge stores nothing", pledged)
+	}
+}

@@ -39,122 +39,6 @@ func (s *Store) PledgeByIdempotencyKey(ctx context.Context, key string) (pledge.
 	return scanPledge(s.pool.QueryRow(ctx, pledgeSelect+`WHERE p.idempotency_key = $1`, key))
 }
 
-// createPledgeSQL is a pledge in one statement: it reads the address,
-// picks the unit ($3, or with $3 = 0 the lowest one without an active
-// pledge), inserts the pledge and moves its area's counter, and returns
-// what the caller needs to tell the cases apart. The pledge row is written
-// before the area row is locked (the UPDATE's EXISTS runs the insert
-// first), so a pledge that waits for a concurrent one on the same unit never
-// holds the area. Its locks, taken when the statement is bound, come before
-// its snapshot: a pledge that waits for an import (see lockPledges) sees
-// the import's addresses and areas.
-const createPledgeSQL = `WITH ad AS (
-		SELECT id, units, area_id FROM addresses WHERE id = $2),
-	u AS (
-		SELECT CASE WHEN $3::integer > 0 THEN $3::integer ELSE (SELECT n FROM generate_series(1, ad.units) n
-			WHERE n NOT IN (SELECT unit FROM pledges WHERE address_id = ad.id AND status = 'active') ORDER BY n LIMIT 1) END AS unit
-		FROM ad WHERE ad.area_id IS NOT NULL),
-	ins AS (
-		INSERT INTO pledges (token, address_id, unit, name, email, phone, consent, status, idempotency_key, request_hash, created_at, updated_at)
-		SELECT $1, $2, u.unit, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM u, ad WHERE u.unit <= ad.units
-		RETURNING id, unit),
-	up AS (
-		UPDATE areas SET pledged_units = pledged_units + 1
-		WHERE id = (SELECT area_id FROM ad) AND EXISTS (SELECT 1 FROM ins) RETURNING ` + areaColumns + `)
-	SELECT ad.units, ad.area_id IS NOT NULL, ins.id, ins.unit,
-		up.id, up.code, up.name, up.area_m2, up.threshold_percent, up.threshold_units, up.deadline, up.status, up.addresses, up.units, up.pledged_units
-	FROM ad LEFT JOIN ins ON true LEFT JOIN up ON true`
-
-// CreatePledge inserts the pledge, moves the area's counter and applies
-// decide, in one transaction. Of concurrent pledges for one unit the
-// partial unique index lets exactly one commit; the area row, locked by the
-// counter update until commit, keeps the counter exact.
-//
-// A pledge is the hot write path: BEGIN and createPledgeSQL travel in one
-// round trip, decide runs in Go on the area as the statement left it, and
-// what it decided travels with COMMIT in the second.
-func (s *Store) CreatePledge(ctx context.Context, p *pledge.Pledge, decide pledge.Decider) error {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return formatError(err)
-	}
-	// A connection still in a transaction is closed on release, never
-	// reused; rolling back first keeps it.
-	defer conn.Release()
-	done := false
-	defer func() {
-		if !done && conn.Conn().PgConn().TxStatus() != 'I' {
-			rctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			conn.Exec(rctx, `ROLLBACK`)
-			cancel()
-		}
-	}()
-
-	var key *string
-	if p.IdempotencyKey != "" {
-		key = &p.IdempotencyKey
-	}
-	b := &pgx.Batch{}
-	b.Queue(`BEGIN`)
-	b.Queue(createPledgeSQL, p.Token, p.AddressID, p.Unit, p.Name, p.Email, p.Phone, p.Consent, string(p.Status), key,
-		p.RequestHash, p.CreatedAt, p.UpdatedAt)
-	var (
-		units, unit                             *int32
-		inArea                                  bool
-		id, areaID                              *int64
-		code, name, status                      *string
-		areaM2, thresholdPercent                *float64
-		thresholdUnits, addresses, areaUnits, n *int32
-		deadline                                *time.Time
-	)
-	err = sendBatch(ctx, conn.Conn(), b, 1, func(br pgx.BatchResults) error {
-		return br.QueryRow().Scan(&units, &inArea, &id, &unit, &areaID, &code, &name, &areaM2, &thresholdPercent,
-			&thresholdUnits, &deadline, &status, &addresses, &areaUnits, &n)
-	})
-	switch {
-	case err == pgx.ErrNoRows:
-		return pledge.Errorf(pledge.ENOTFOUND, "no address with id %q", p.AddressID)
-	case pledge.ErrorCode(formatError(err)) == pledge.ECONFLICT:
-		if p.Unit == 0 {
-			return pledge.Errorf(pledge.ECONFLICT, "the first free unit at this address is already pledged")
-		}
-		return pledge.Errorf(pledge.ECONFLICT, "unit %d at this address is already pledged", p.Unit)
-	case err != nil:
-		return formatError(err)
-	case !inArea:
-		return pledge.Errorf(pledge.EINVALID, "address %q is outside every area", p.AddressID)
-	case id == nil && p.Unit == 0:
-		return pledge.Errorf(pledge.ECONFLICT, "all %d unit(s) at this address are already pledged", *units)
-	case id == nil:
-		return pledge.UnitRangeError(int(*units))
-	case areaID == nil:
-		// The address's area vanished between reading and counting: only
-		// an area import can do that, and lockPledges orders it first.
-		return pledge.Errorf(pledge.EUNAVAILABLE, "the address's area changed; try again")
-	}
-	p.ID, p.Unit, p.AreaCode = *id, int(*unit), *code
-	a := pledge.Area{ID: *areaID, Code: *code, Name: *name, AreaM2: *areaM2, ThresholdPercent: *thresholdPercent,
-		ThresholdUnits: int(*thresholdUnits), Status: pledge.AreaStatus(*status), Addresses: int(*addresses),
-		Units: int(*areaUnits), PledgedUnits: int(*n)}
-	if deadline != nil {
-		t := deadline.UTC()
-		a.Deadline = &t
-	}
-
-	t, err := decide(a)
-	if err != nil {
-		return err
-	}
-	b = &pgx.Batch{}
-	queueTransition(b, a, t)
-	b.Queue(`COMMIT`)
-	if err := sendBatch(ctx, conn.Conn(), b, 0, nil); err != nil {
-		return formatError(err)
-	}
-	done = true
-	return nil
-}
-
 // sendBatch sends b and reads its results: the first skip statements'
 // results are checked for errors, read reads the next ones, and Close
 // checks the rest.
@@ -232,10 +116,7 @@ func queueTransition(b *pgx.Batch, a pledge.Area, t pledge.Transition) {
 	if t.Status != "" && t.Status != a.Status {
 		b.Queue(`UPDATE areas SET status = $1 WHERE id = $2`, string(t.Status), a.ID)
 	}
-	if e := t.Event; e != nil {
-		b.Queue(`INSERT INTO outbox (key, kind, area_code, payload, created_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (key) DO NOTHING`, e.Key, e.Kind, e.AreaCode, e.Payload, e.At)
-	}
+	queueEvent(b, t.Event)
 }
 
 // Events lists outbox events in the order recorded.

@@ -56,10 +56,15 @@ const DefaultConnectTimeout = time.Second
 // Store is a pledge.Store on PostgreSQL. Safe for concurrent use, also by
 // several processes on one database.
 type Store struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	writes *batcher[write] // pledges and rate-limit hits
 }
 
-var _ pledge.Store = (*Store)(nil)
+func newStore(pool *pgxpool.Pool) *Store {
+	s := &Store{pool: pool}
+	s.writes = newBatcher(writeWorkers, maxWriteBatch, s.runWrites)
+	return s
+}
 
 // Open connects to the database at url (postgres://...), applies pending
 // migrations and returns the store with its pool.
@@ -94,7 +99,7 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", formatError(err))
 	}
-	return &Store{pool: pool}, nil
+	return newStore(pool), nil
 }
 
 // Close closes the pool.

@@ -40,6 +40,10 @@ func TestContactUpdater(t *testing.T) {
 	storetest.RunContactUpdater(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
 
+func TestLimitedPledger(t *testing.T) {
+	storetest.RunLimitedPledger(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
 // schema lists the definitions of the addresses and pledges indexes and
 // constraints.
 func schema(t *testing.T, st *postgres.Store, url string) []string {

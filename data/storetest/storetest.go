@@ -659,3 +659,7 @@ func testLapse(t *testing.T, svc *pledge.Service) {
 		t.Errorf("unknown area: %v", err)
 	}
 }
+
+// MustImportFixture imports the suite's fixture (areas A, B and V and their
+// addresses) through svc, for store-specific tests beside the suite.
+func MustImportFixture(t *testing.T, svc *pledge.Service) { mustImport(t, svc) }
