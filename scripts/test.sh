@@ -35,7 +35,19 @@ if ! install_packages; then
 fi
 
 tmp=$(mktemp -d)
-pg_port=${KOMMUNITY_TEST_PG_PORT:-55432}
+# The first free port from 55432, so a cluster already running there (a
+# developer's, another checkout's) does not stop the tests.
+free_port() {
+	local p
+	for p in $(seq 55432 55531); do
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+	done
+	echo 55432
+}
+pg_port=${KOMMUNITY_TEST_PG_PORT:-$(free_port)}
 cleanup() {
 	if [ -n "${TEST_DATABASE_URL:-}" ] && [ -f scripts/postgres.sh ]; then
 		bash scripts/postgres.sh stop "$tmp/pg" "$pg_port" >/dev/null 2>&1 || true
