@@ -459,6 +459,33 @@ func testIdempotency(t *testing.T, svc *pledge.Service) {
 	if _, _, err := svc.CreatePledge(ctx, other, "key-1"); pledge.ErrorCode(err) != pledge.ECONFLICT {
 		t.Errorf("key reused for another request: %v, want ECONFLICT", err)
 	}
+	// A client retrying at once, several times over: one pledge, and every
+	// retry answers with it.
+	var wg sync.WaitGroup
+	got := make([]pledge.Pledge, 6)
+	replays := make([]bool, len(got))
+	errs := make([]error, len(got))
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], replays[i], errs[i] = svc.CreatePledge(ctx, req("b1", 0), "key-2")
+		}()
+	}
+	wg.Wait()
+	fresh := 0
+	for i := range got {
+		if errs[i] != nil || got[i].Token != got[0].Token {
+			t.Errorf("concurrent retry %d: %+v, %v; want the one pledge", i, got[i], errs[i])
+		}
+		if !replays[i] {
+			fresh++
+		}
+	}
+	if fresh != 1 {
+		t.Errorf("%d of the concurrent retries say they created the pledge, want 1", fresh)
+	}
+	wantCounts(t, svc, "B", 2, 5, 2)
 }
 
 func testThresholdOnce(t *testing.T, svc *pledge.Service) {
