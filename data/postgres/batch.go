@@ -36,6 +36,8 @@ type call[T any] struct {
 	abandoned atomic.Bool // the caller has gone; not yet taken, it is dropped
 }
 
+func newCall[T any](in T) *call[T] { return &call[T]{in: in, done: make(chan struct{})} }
+
 // finish hands the call's outcome to its caller. A batch may finish some of
 // its calls before it has run to the end; finishing twice is a no-op.
 func (c *call[T]) finish(err error) {
@@ -49,7 +51,7 @@ func (c *call[T]) finish(err error) {
 // whose caller gave up before a worker took it is never run; one already
 // running finishes without its caller.
 func (b *batcher[T]) do(ctx context.Context, in T) error {
-	c := &call[T]{in: in, done: make(chan struct{})}
+	c := newCall(in)
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
 	start := b.running < b.workers

@@ -18,7 +18,7 @@ func Exec(s *Store, ctx context.Context, sql string) error {
 func CreatePledges(s *Store, ps []*pledge.Pledge, decide []pledge.Decider) []error {
 	calls := make([]*call[write], len(ps))
 	for i, p := range ps {
-		calls[i] = &call[write]{in: write{pledge: &pledgeCall{p: p, decide: decide[i]}}, done: make(chan struct{})}
+		calls[i] = newCall(write{pledge: &pledgeCall{p: p, decide: decide[i]}})
 	}
 	s.runWrites(calls)
 	errs := make([]error, len(ps))

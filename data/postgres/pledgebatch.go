@@ -90,11 +90,11 @@ const pledgeBatchSQL = `WITH inp AS (
 		WITH ORDINALITY AS i(token, address_id, unit, name, email, phone, consent, status, idempotency_key, request_hash,
 			created_at, updated_at, rate_key, rate_window, rate_max, rate_count, rate_rank, ord)),
 	old AS (
-		DELETE FROM rate_limits WHERE window_start < (SELECT min(rate_window) FROM inp) - interval '1 day'),
+		DELETE FROM rate_limits WHERE window_start < $18),
 	hit AS (
 		INSERT INTO rate_limits (key, window_start, hits)
 		SELECT rate_key, rate_window, count(*) FROM inp WHERE rate_key IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2
-		ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limits.hits + excluded.hits
+		` + addHits + `
 		RETURNING key, window_start, hits),
 	ok AS (
 		SELECT i.* FROM inp i LEFT JOIN hit ON hit.key = i.rate_key AND hit.window_start = i.rate_window
@@ -205,6 +205,7 @@ func (s *Store) pledgeTx(ctx context.Context, calls []*call[write], hits *hitBat
 	// in batch order: rank of count.
 	rateMax, rateCount, rateRank := make([]int32, n), make([]int32, n), make([]int32, n)
 	perWindow := map[rateWindow]int32{}
+	var forget *time.Time // see rateRetention; nil: no limit, nothing counted
 	for i, c := range calls {
 		p := c.in.pledge.p
 		c.err = nil
@@ -217,6 +218,9 @@ func (s *Store) pledgeTx(ctx context.Context, calls []*call[write], hits *hitBat
 			rateKeys[i], rateWindows[i], rateMax[i] = &l.Key, l.WindowStart, int32(min(l.Max, math.MaxInt32))
 			w := rateWindow{l.Key, l.WindowStart}
 			perWindow[w]++
+			if f := l.WindowStart.Add(-rateRetention); forget == nil || f.Before(*forget) {
+				forget = &f
+			}
 			rateRank[i] = perWindow[w]
 		}
 	}
@@ -231,7 +235,7 @@ func (s *Store) pledgeTx(ctx context.Context, calls []*call[write], hits *hitBat
 		hits.queue(b)
 	}
 	b.Queue(pledgeBatchSQL, tokens, addressIDs, units, names, emails, phones, consents, statuses, keys, hashes, created, updated,
-		rateKeys, rateWindows, rateMax, rateCount, rateRank)
+		rateKeys, rateWindows, rateMax, rateCount, rateRank, forget)
 	areaOf := make([]int64, n) // 0: not inserted
 	perArea := map[int64]int{}
 	areas := map[int64]pledge.Area{}

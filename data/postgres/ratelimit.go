@@ -27,6 +27,15 @@ type hitCall struct {
 	hits        *int
 }
 
+// What every statement that counts hits shares: hits add up per (key,
+// window), and a statement that counts also forgets the windows that
+// started more than rateRetention before the oldest one it counts in, so
+// the table stays small without a sweeper.
+const (
+	rateRetention = 24 * time.Hour
+	addHits       = `ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limits.hits + excluded.hits`
+)
+
 // countHitsSQL adds n hits to each (key, window) in key order, so two
 // batches never wait for each other's rows in a cycle. rate_limits is
 // unlogged: on its own the statement commits without waiting for a WAL
@@ -34,7 +43,7 @@ type hitCall struct {
 const countHitsSQL = `WITH old AS (DELETE FROM rate_limits WHERE window_start < $4)
 	INSERT INTO rate_limits (key, window_start, hits)
 	SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::integer[]) ORDER BY 1, 2
-	ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limits.hits + excluded.hits
+	` + addHits + `
 	RETURNING key, window_start, hits`
 
 type rateWindow struct {
@@ -77,7 +86,7 @@ func newHitBatch(calls []*call[write]) *hitBatch {
 
 // queue queues the batch's statement.
 func (h *hitBatch) queue(b *pgx.Batch) {
-	b.Queue(countHitsSQL, h.keys, h.starts, h.ns, h.oldest.Add(-24*time.Hour))
+	b.Queue(countHitsSQL, h.keys, h.starts, h.ns, h.oldest.Add(-rateRetention))
 }
 
 // read reads the statement's rows.
