@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kommunity/kommunity/data/demo"
+	"github.com/kommunity/kommunity/internal/logbuf"
 	"github.com/kommunity/kommunity/pledge"
 	"github.com/kommunity/kommunity/web"
 )
@@ -45,7 +46,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return usageError{err}
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// The log (a line per request) is buffered: see logbuf.
+	logs := logbuf.New(stderr, 200*time.Millisecond)
+	defer logs.Close()
+	log := slog.New(slog.NewTextHandler(logs, nil))
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
