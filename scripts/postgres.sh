@@ -89,13 +89,14 @@ cmd_start() {
 	if [[ ! -f $data/PG_VERSION ]]; then
 		as_owner "$PGBIN/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
 			die "initdb failed; see $dir/initdb.log"
-		# Loopback only; sockets in DIR so clusters never collide.
+		# Loopback only; sockets in DIR so clusters never collide. Room
+		# for bench/pg_bench.sh's pgbench with 256 clients.
 		cat >>"$data/postgresql.conf" <<-EOF
 			# scripts/postgres.sh
 			listen_addresses = '127.0.0.1'
 			port = $port
 			unix_socket_directories = '$dir'
-			max_connections = 200
+			max_connections = 300
 			shared_buffers = 256MB
 			maintenance_work_mem = 256MB
 			work_mem = 16MB
