@@ -161,6 +161,9 @@ bench_pledge() {
 			c0=$(pg_cpu)
 			/usr/bin/time -f '%U+%S' -o "$tmp/pgbench.time" \
 				pgbench -n -c "$c" -j 2 -T "$PLEDGE_SECONDS" -f "$tmp/insert.sql" "$url" >"$tmp/pgbench.out" 2>/dev/null
+			# A backend's CPU time reaches the postmaster's children times
+			# only once it has exited and been reaped.
+			sleep 1
 			c1=$(pg_cpu)
 			tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$tmp/pgbench.out" | head -1)
 			inserts=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$tmp/pgbench.out")

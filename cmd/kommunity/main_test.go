@@ -277,8 +277,9 @@ func TestEnvironmentConfig(t *testing.T) {
 	}
 }
 
-// startServe runs `kommunity serve` in-process and returns its base URL.
-func startServe(t *testing.T, args ...string) (string, func()) {
+// startServe runs `kommunity serve` in-process and returns its base URL
+// and a function that stops it and returns its log.
+func startServe(t *testing.T, args ...string) (string, func() string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -301,15 +302,17 @@ func startServe(t *testing.T, args ...string) (string, func()) {
 		cancel()
 		t.Fatalf("serve did not start: %s", errOut.String())
 	}
-	return base, func() {
+	return base, func() string {
 		cancel()
 		select {
 		case code := <-done:
 			if code != 0 {
 				t.Errorf("serve exited %d: %s", code, errOut.String())
 			}
+			return errOut.String()
 		case <-time.After(15 * time.Second):
 			t.Error("serve did not stop")
+			return ""
 		}
 	}
 }
@@ -380,7 +383,15 @@ func TestServeDemoEndToEnd(t *testing.T) {
 	if getJSON(t, base+"/api/areas/"+first.Code+"/cost", &cost); cost.Method != "road" {
 		t.Errorf("demo cost method %q, want road", cost.Method)
 	}
-	stop()
+	// The log is buffered; stopping flushes it, every request's line
+	// there and no resident's details.
+	logs := stop()
+	if !strings.Contains(logs, "route=/api/pledges status=201") || !strings.Contains(logs, "route=/api/areas/:code/cost") {
+		t.Errorf("serve's log lacks the requests' lines:\n%s", logs)
+	}
+	if strings.Contains(logs, "test@example.dk") || strings.Contains(logs, "Test Beboer") {
+		t.Errorf("serve's log holds a resident's details:\n%s", logs)
+	}
 
 	// Starting again with --demo keeps the data and adds nothing.
 	base, stop = startServe(t, "--demo", "--db", db)
