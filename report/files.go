@@ -2,8 +2,8 @@ package report
 
 import (
 	"bufio"
-	"encoding/csv"
 	"encoding/json"
+	"github.com/kommunity/kommunity/internal/safecsv"
 	"io"
 	"math"
 	"strconv"
@@ -91,7 +91,9 @@ func appendJSONString(b []byte, s string) []byte {
 // writeAddressesCSV writes the addresses with the columns of CSVHeader;
 // drop_m is empty for an address not on the route.
 func (r *renderer) writeAddressesCSV(w io.Writer) error {
-	cw := csv.NewWriter(w)
+	// Address texts come from imported files: a cell such as
+	// "=HYPERLINK(...)" must not run in the provider's spreadsheet.
+	cw := safecsv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
 		return err
 	}
@@ -111,8 +113,7 @@ func (r *renderer) writeAddressesCSV(w io.Writer) error {
 			return err
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.Flush()
 }
 
 // writeRouteGeoJSON writes the route estimate as the API's route.geojson

@@ -2,8 +2,8 @@ package demo
 
 import (
 	"bufio"
-	"encoding/csv"
 	"fmt"
+	"github.com/kommunity/kommunity/internal/safecsv"
 	"io"
 	"strconv"
 
@@ -18,7 +18,7 @@ import (
 // decimals), in EachAddress order, in O(areas) memory.
 func WriteAddressesCSV(w io.Writer, cfg Config) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	cw := csv.NewWriter(bw)
+	cw := safecsv.NewWriter(bw)
 	if err := cw.Write([]string{"id", "text", "lon", "lat", "units"}); err != nil {
 		return fmt.Errorf("write addresses csv: %w", err)
 	}
@@ -35,8 +35,7 @@ func WriteAddressesCSV(w io.Writer, cfg Config) error {
 		return cw.Write(rec)
 	})
 	if err == nil {
-		cw.Flush()
-		err = cw.Error()
+		err = cw.Flush()
 	}
 	if err == nil {
 		err = bw.Flush()
