@@ -15,6 +15,7 @@ const (
 	EFORBIDDEN    = "forbidden"
 	EUNAVAILABLE  = "unavailable"
 	ETOOMANY      = "too_many_requests"
+	EUNSUPPORTED  = "unsupported_media_type"
 )
 
 // Error is an error meant for the user: Message is safe to show, Field names

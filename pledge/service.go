@@ -3,9 +3,7 @@ package pledge
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 
 	"fmt"
@@ -13,10 +11,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
+	"github.com/kommunity/kommunity/geo"
 	"github.com/paulmach/orb"
+	"golang.org/x/net/idna"
 )
 
 // Service holds the rules: who may pledge what, when an area reaches its
@@ -33,6 +32,7 @@ type Service struct {
 	ProgressTTL time.Duration
 
 	progress progressCache
+	secrets  secrets
 }
 
 // NewService returns a Service on store with the real clock.
@@ -103,6 +103,10 @@ func (s *Service) SearchAddresses(ctx context.Context, q string, limit int) ([]A
 	return s.Store.SearchAddresses(ctx, key, limit)
 }
 
+// MaxUnit bounds unit numbers (and an address's units): far above any
+// real building, far below where a store's integer column would wrap.
+const MaxUnit = 100000
+
 // PledgeRequest is what a resident submits.
 type PledgeRequest struct {
 	AddressID string
@@ -111,17 +115,11 @@ type PledgeRequest struct {
 	Email     string
 	Phone     string
 	Consent   bool
-	// Limit, when set, is the client's rate limit, counted by the store
-	// with the pledge; the Store must be a LimitedPledger (see
-	// LimitsPledges). Only requests that pass Validate are counted.
+	// Limit, when set, is the client's rate limit. Every request counts
+	// against it before anything else is decided, whether it is valid or
+	// not; a store that is a LimitedPledger counts a valid one in the
+	// same trip as its pledge.
 	Limit *RateLimit
-}
-
-// LimitsPledges reports whether the store counts rate limits with pledges
-// (PledgeRequest.Limit).
-func (s *Service) LimitsPledges() bool {
-	_, ok := s.Store.(LimitedPledger)
-	return ok
 }
 
 func (r *PledgeRequest) normalise() {
@@ -140,11 +138,23 @@ func (r PledgeRequest) Validate() error {
 	if r.Unit < 0 {
 		return FieldError("unit", "unit must be 1 or more")
 	}
+	if r.Unit > MaxUnit {
+		return FieldError("unit", "no address has this many units")
+	}
 	if r.Name == "" {
 		return FieldError("name", "enter your name")
 	}
-	if utf8.RuneCountInString(r.Name) > 200 || hasControl(r.Name) {
+	if utf8.RuneCountInString(r.Name) > 200 || !utf8.ValidString(r.Name) {
 		return FieldError("name", "name must be at most 200 characters of text")
+	}
+	if hasInvisible(r.Name) {
+		return invisibleError("name")
+	}
+	if hasInvisible(r.Email) {
+		return invisibleError("email")
+	}
+	if hasInvisible(r.Phone) {
+		return invisibleError("phone")
 	}
 	if r.Email == "" && r.Phone == "" {
 		return FieldError("email", "enter an e-mail address or a phone number")
@@ -161,11 +171,10 @@ func (r PledgeRequest) Validate() error {
 	return nil
 }
 
-func (r PledgeRequest) hash() string {
-	h := sha256.Sum256([]byte(strings.Join([]string{r.AddressID, strconv.Itoa(r.Unit), r.Name, r.Email, r.Phone, strconv.FormatBool(r.Consent)}, "\x00")))
-	return hex.EncodeToString(h[:])
-}
 
+// validEmail accepts a plain address (no display name) whose domain is a
+// valid hostname under IDNA's lookup rules (so "bjørn@æblegård.dk" passes
+// and "a@-x.dk", "a@x..dk" or a domain of symbols do not).
 func validEmail(s string) bool {
 	if len(s) > 254 || strings.ContainsAny(s, " <>\"") {
 		return false
@@ -175,7 +184,25 @@ func validEmail(s string) bool {
 		return false
 	}
 	at := strings.LastIndexByte(s, '@')
-	return at > 0 && strings.Contains(s[at+1:], ".")
+	if at <= 0 {
+		return false
+	}
+	domain := s[at+1:]
+	ascii, err := idna.Lookup.ToASCII(domain)
+	if err != nil || !strings.Contains(ascii, ".") || len(ascii) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(ascii, ".") {
+		if label == "" || len(label) > 63 || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func validPhone(s string) bool {
@@ -192,13 +219,17 @@ func validPhone(s string) bool {
 	return digits >= 8 && digits <= 15
 }
 
-func hasControl(s string) bool {
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return true
-		}
-	}
-	return false
+// hasInvisible reports a Unicode control or format character in s, or
+// invalid UTF-8.
+func hasInvisible(s string) bool {
+	_, bad := geo.InvisibleRune(s)
+	return bad || !utf8.ValidString(s)
+}
+
+// invisibleError is the EINVALID error of a field that holds an invisible
+// or control character (NUL, ESC, U+202E, U+200B ...).
+func invisibleError(field string) *Error {
+	return FieldError(field, "must not contain invisible or control characters")
 }
 
 // CreatePledge records a household's pledge for one unit and returns it with
@@ -209,17 +240,48 @@ func hasControl(s string) bool {
 // request.
 func (s *Service) CreatePledge(ctx context.Context, req PledgeRequest, idempotencyKey string) (p Pledge, replayed bool, err error) {
 	req.normalise()
-	if err := req.Validate(); err != nil {
+	idempotencyKey = strings.TrimSpace(idempotencyKey)
+	verr := req.Validate()
+	if verr == nil && len(idempotencyKey) > 200 {
+		verr = FieldError("Idempotency-Key", "at most 200 characters")
+	}
+	if verr == nil && idempotencyKey != "" && hasInvisible(idempotencyKey) {
+		verr = FieldError("Idempotency-Key", "must be printable text")
+	}
+	// The attempt counts first, valid or not. A LimitedPledger counts a
+	// valid one in the same trip as its pledge; a replayed idempotency key
+	// then shows as the key's conflict, after the count.
+	_, combined := s.Store.(LimitedPledger)
+	combined = combined && verr == nil && req.Limit != nil
+	if req.Limit != nil && !combined {
+		refused, cerr := s.Throttle(ctx, *req.Limit)
+		if refused != nil {
+			return Pledge{}, false, refused
+		}
+		if ErrorCode(cerr) == EUNAVAILABLE {
+			return Pledge{}, false, cerr
+		}
+		req.Limit = nil
+	}
+	if verr != nil {
+		return Pledge{}, false, verr
+	}
+	// The fingerprint that tells a retry from another request, and the
+	// stored key, are keyed hashes: the store holds no plain hash a guess
+	// about who pledged could be checked against, and erasure drops the
+	// fingerprint.
+	hash, err := s.keyedHash(ctx, "pledge", req.AddressID, strconv.Itoa(req.Unit), req.Name, req.Email, req.Phone)
+	if err != nil {
 		return Pledge{}, false, err
 	}
-	idempotencyKey = strings.TrimSpace(idempotencyKey)
-	if len(idempotencyKey) > 200 {
-		return Pledge{}, false, FieldError("Idempotency-Key", "at most 200 characters")
-	}
-	hash := req.hash()
 	if idempotencyKey != "" {
-		if p, ok, err := s.replay(ctx, idempotencyKey, hash); ok || err != nil {
-			return p, ok, err
+		if idempotencyKey, err = s.keyedHash(ctx, "idempotency-key", idempotencyKey); err != nil {
+			return Pledge{}, false, err
+		}
+		if !combined {
+			if p, ok, err := s.replay(ctx, idempotencyKey, hash); ok || err != nil {
+				return p, ok, err
+			}
 		}
 	}
 	// The store reads the address inside its transaction and reports a
@@ -234,11 +296,7 @@ func (s *Service) CreatePledge(ctx context.Context, req PledgeRequest, idempoten
 			IdempotencyKey: idempotencyKey, RequestHash: hash,
 		}
 		if req.Limit != nil && attempt == 0 {
-			lp, ok := s.Store.(LimitedPledger)
-			if !ok {
-				return Pledge{}, false, Errorf(EINTERNAL, "this store cannot count rate limits with pledges")
-			}
-			err = lp.CreateLimitedPledge(ctx, &p, *req.Limit, s.onPledge(now))
+			err = s.Store.(LimitedPledger).CreateLimitedPledge(ctx, &p, *req.Limit, s.onPledge(now))
 		} else {
 			err = s.Store.CreatePledge(ctx, &p, s.onPledge(now))
 		}
@@ -275,6 +333,10 @@ func (s *Service) replay(ctx context.Context, key, hash string) (Pledge, bool, e
 		return Pledge{}, false, nil
 	case err != nil:
 		return Pledge{}, false, err
+	case p.Status != PledgeActive:
+		// Its fingerprint was erased with its contact details: whatever
+		// was sent, it is not created again, nor answered as created.
+		return Pledge{}, false, Errorf(ECONFLICT, "the pledge made with this Idempotency-Key is %s; send a new request to pledge again", p.Status)
 	case p.RequestHash != hash:
 		return Pledge{}, false, Errorf(ECONFLICT, "this Idempotency-Key was already used for a different pledge")
 	}
@@ -337,3 +399,7 @@ func (s *Service) WithdrawPledge(ctx context.Context, token string) (Pledge, err
 	}
 	return p, err
 }
+
+// Ping reports whether the store is reachable. Returns EUNAVAILABLE (or
+// the store's error) when it is not.
+func (s *Service) Ping(ctx context.Context) error { return s.Store.Ping(ctx) }

@@ -1,11 +1,14 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"math"
+	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -105,9 +108,9 @@ type pledgeJSON struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-func newPledgeJSON(p pledge.Pledge) pledgeJSON {
+func (s *Server) newPledgeJSON(p pledge.Pledge) pledgeJSON {
 	return pledgeJSON{
-		Token: p.Token, ManageURL: "/p/" + p.Token, AddressID: p.AddressID, AreaCode: p.AreaCode, Unit: p.Unit,
+		Token: p.Token, ManageURL: s.publicURL(managePath(p.Token)), AddressID: p.AddressID, AreaCode: p.AreaCode, Unit: p.Unit,
 		Name: p.Name, Email: p.Email, Phone: p.Phone, Consent: p.Consent, Status: string(p.Status),
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
@@ -121,7 +124,7 @@ func (s *Server) now() time.Time {
 }
 
 func (s *Server) health(c *gin.Context) {
-	if err := s.svc.Store.Ping(c.Request.Context()); err != nil {
+	if err := s.svc.Ping(c.Request.Context()); err != nil {
 		s.log.Warn("health: store unreachable", "err", err)
 		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "store": "unreachable"})
 		return
@@ -211,48 +214,145 @@ type pledgeInput struct {
 	Consent   bool   `json:"consent"`
 }
 
-// decodeJSON reads a JSON body into v with errors a client can act on.
-func decodeJSON(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
-	if err := dec.Decode(v); err != nil {
+// decodeJSON reads a request's JSON object into v, strictly: the body
+// must be declared application/json (a cross-site form cannot send that
+// without a CORS preflight, which this server never grants), be one object
+// with no duplicate or unknown keys and nothing after it. Errors say what
+// is wrong in the client's terms, never in Go's.
+func decodeJSON(r *http.Request, v any) error {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return errUnsupportedMedia
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		var mbe *http.MaxBytesError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &mbe):
+		if errors.As(err, &mbe) {
 			return pledge.Errorf(pledge.EINVALID, "request body larger than %d bytes", mbe.Limit)
-		case errors.As(err, &te):
-			return pledge.FieldError(te.Field, "must be a %s", te.Type.String())
-		case errors.Is(err, io.EOF):
-			return pledge.Errorf(pledge.EINVALID, "empty request body: send a JSON object")
+		}
+		return pledge.Errorf(pledge.EINVALID, "could not read the request body")
+	}
+	return unmarshalStrict(body, v)
+}
+
+// errUnsupportedMedia is answered 415.
+var errUnsupportedMedia = pledge.Errorf(pledge.EUNSUPPORTED, "send the body as JSON with Content-Type: application/json")
+
+// unmarshalStrict decodes one JSON object from data into v; see decodeJSON.
+func unmarshalStrict(data []byte, v any) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return pledge.Errorf(pledge.EINVALID, "empty request body: send a JSON object")
+	}
+	if err := checkJSONObject(data); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return pledge.FieldError(te.Field, "must be %s", jsonKind(te.Type))
+		}
+		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			f = strings.Trim(f, `"`)
+			return pledge.FieldError(f, "unknown field")
 		}
 		return pledge.Errorf(pledge.EINVALID, "request body is not valid JSON")
 	}
 	return nil
 }
 
+// checkJSONObject checks that data is exactly one JSON object, with no
+// key twice in any object (which decoders resolve differently, so a
+// request could mean one thing to us and another to a proxy or log
+// reader) and nothing after it.
+func checkJSONObject(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return pledge.Errorf(pledge.EINVALID, "request body is not valid JSON")
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return pledge.Errorf(pledge.EINVALID, "send a JSON object ({...})")
+	}
+	if err := checkJSONValue(dec, '{', 1); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return pledge.Errorf(pledge.EINVALID, "unexpected data after the JSON object")
+	}
+	return nil
+}
+
+// maxJSONDepth bounds nesting; a pledge is flat.
+const maxJSONDepth = 32
+
+// checkJSONValue reads the rest of the object or array opened by open.
+func checkJSONValue(dec *json.Decoder, open json.Delim, depth int) error {
+	if depth > maxJSONDepth {
+		return pledge.Errorf(pledge.EINVALID, "JSON nested too deeply")
+	}
+	seen := map[string]bool{}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return pledge.Errorf(pledge.EINVALID, "request body is not valid JSON")
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			return nil
+		}
+		if open == '{' {
+			key, _ := tok.(string)
+			if seen[key] {
+				return pledge.FieldError(key, "given twice")
+			}
+			seen[key] = true
+			if tok, err = dec.Token(); err != nil {
+				return pledge.Errorf(pledge.EINVALID, "request body is not valid JSON")
+			}
+		}
+		if d, ok := tok.(json.Delim); ok {
+			if err := checkJSONValue(dec, d, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// jsonKind names a Go type as the JSON a client should send instead.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number in range"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	}
+	return "a JSON object"
+}
+
 func (s *Server) createPledge(c *gin.Context) {
+	// Every attempt counts against the client's limit before anything
+	// else is decided, malformed ones included.
+	limit := s.pledgeLimit(c)
 	var in pledgeInput
-	if err := decodeJSON(c.Request.Body, &in); err != nil {
-		s.writeError(c, err)
+	if err := decodeJSON(c.Request, &in); err != nil {
+		if s.throttle(c, limit) {
+			s.writeError(c, err)
+		}
 		return
 	}
 	req := pledge.PledgeRequest{AddressID: in.AddressID, Unit: in.Unit, Name: in.Name, Email: in.Email, Phone: in.Phone,
-		Consent: in.Consent}
-	// As on the form, only well-formed pledges count against the rate
-	// limit: mistakes cost a resident nothing, and malformed requests
-	// create nothing worth limiting. A store that can counts the hit with
-	// the pledge itself, in one trip.
-	if s.cfg.PledgeRateLimit >= 0 && req.Validate() == nil {
-		if s.storeLimits {
-			req.Limit = &pledge.RateLimit{Key: clientKey(c, "pledge"), WindowStart: s.rateWindow(), Max: s.cfg.PledgeRateLimit}
-		} else if !s.allowPledge(c) {
-			s.tooManyPledges(c)
-			return
-		}
-	}
+		Consent: in.Consent, Limit: limit}
 	p, replayed, err := s.svc.CreatePledge(c.Request.Context(), req, c.GetHeader("Idempotency-Key"))
 	if pledge.ErrorCode(err) == pledge.ETOOMANY {
-		s.tooManyPledges(c)
+		s.tooMany(c, limit)
 		return
 	}
 	if err != nil {
@@ -263,7 +363,7 @@ func (s *Server) createPledge(c *gin.Context) {
 		c.Header("Idempotent-Replayed", "true")
 	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusCreated, newPledgeJSON(p))
+	c.JSON(http.StatusCreated, s.newPledgeJSON(p))
 }
 
 func (s *Server) getPledge(c *gin.Context) {
@@ -273,7 +373,7 @@ func (s *Server) getPledge(c *gin.Context) {
 		return
 	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, newPledgeJSON(p))
+	c.JSON(http.StatusOK, s.newPledgeJSON(p))
 }
 
 func (s *Server) withdrawPledge(c *gin.Context) {
@@ -283,5 +383,5 @@ func (s *Server) withdrawPledge(c *gin.Context) {
 		return
 	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, newPledgeJSON(p))
+	c.JSON(http.StatusOK, s.newPledgeJSON(p))
 }

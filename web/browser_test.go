@@ -294,6 +294,10 @@ func pledgeAndWithdraw(t *testing.T, b *browser, addr pledge.Address) {
 	if !strings.HasPrefix(manage, "/p/") {
 		t.Fatalf("manage link %q", manage)
 	}
+	// The link to keep is shown whole, from the page's own origin.
+	if shown, origin := b.eval(`document.querySelector("#manage-link").textContent`), b.eval(`location.origin`); shown != origin+manage {
+		t.Errorf("manage link shown as %q, want %q", shown, origin+manage)
+	}
 	if got := b.pledged(addr.AreaCode); got != before+1 {
 		t.Errorf("receipt shows %d pledged, want %d", got, before+1)
 	}

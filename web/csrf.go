@@ -1,59 +1,106 @@
 package web
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 	"github.com/kommunity/kommunity/pledge"
 )
 
-// CSRF protection of the pages' forms, in two layers that need no server
+// CSRF protection of the pages' forms, in two layers that need no session
 // state (so any instance can check a form another rendered):
 //
-//  1. net/http's CrossOriginProtection refuses unsafe requests that the
-//     browser marks as coming from another site (Sec-Fetch-Site, Origin).
-//  2. A double-submit token: a random value in an HttpOnly, SameSite=Lax
-//     cookie and the same value in a hidden field of each form; a post must
-//     carry both, equal. A foreign site can neither read the cookie nor set
-//     the field to match it.
+//  1. net/http's CrossOriginProtection (checkOrigin, on every route)
+//     refuses unsafe requests that the browser marks as coming from
+//     another site (Sec-Fetch-Site, Origin).
+//  2. A signed double-submit token: the server issues a random nonce with
+//     its HMAC under a secret that every instance shares (kept in the
+//     store), in an HttpOnly, SameSite=Lax cookie and in a hidden field of
+//     each form. A post must carry both, equal, and the signature must be
+//     the server's: a token an attacker planted in a cookie (from a
+//     sibling subdomain, say) is refused, because they cannot sign it.
+//     With an https public URL the cookie is Secure and named with the
+//     __Host- prefix, which browsers only accept from the host itself.
 //
-// The JSON API reads no cookies and grants nothing by them, so a forged
-// cross-site request gains nothing there; it is not checked, and clients
-// such as scripts and apps need no token.
+// The JSON API reads no cookies and grants nothing by them; it is guarded
+// by CrossOriginProtection and by requiring a JSON content type.
 
 const (
-	csrfCookie = "kommunity_csrf"
-	csrfField  = "csrf_token"
+	csrfCookieName = "kommunity_csrf"
+	csrfField      = "csrf_token"
+	csrfNonceBytes = 18
 )
 
-// csrfToken returns the browser's token, setting a new one if it has none.
+// csrfCookie is the cookie's name: __Host- prefixed on https.
+func (s *Server) csrfCookie() string {
+	if s.https {
+		return "__Host-" + csrfCookieName
+	}
+	return csrfCookieName
+}
+
+// csrfSign is the token for nonce: nonce and its HMAC, base64url.
+func csrfSign(key, nonce []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("csrf\x00"))
+	m.Write(nonce)
+	return base64.RawURLEncoding.EncodeToString(append(append([]byte{}, nonce...), m.Sum(nil)...))
+}
+
+// csrfValid reports whether tok is a token this server signed.
+func csrfValid(key []byte, tok string) bool {
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(raw) != csrfNonceBytes+sha256.Size {
+		return false
+	}
+	want := csrfSign(key, raw[:csrfNonceBytes])
+	return subtle.ConstantTimeCompare([]byte(want), []byte(tok)) == 1
+}
+
+// csrfToken returns the browser's token, issuing a new one if it has none
+// that this server signed. "" when the secret cannot be had (the store is
+// down): the form then fails its check, safely.
 func (s *Server) csrfToken(c *gin.Context) string {
-	if ck, err := c.Request.Cookie(csrfCookie); err == nil && len(ck.Value) >= 32 && len(ck.Value) <= 64 {
+	if v := c.GetString(csrfCookieName); v != "" {
+		return v // issued earlier in this request
+	}
+	key, err := s.svc.Secret(c.Request.Context(), pledge.SecretCSRF)
+	if err != nil {
+		s.log.Warn("csrf: no secret", "err", err)
+		return ""
+	}
+	if ck, err := c.Request.Cookie(s.csrfCookie()); err == nil && csrfValid(key, ck.Value) {
 		return ck.Value
 	}
-	if v := c.GetString(csrfCookie); v != "" {
-		return v // set earlier in this request
-	}
-	v := newKey() + newKey()
-	c.Set(csrfCookie, v)
-	http.SetCookie(c.Writer, &http.Cookie{Name: csrfCookie, Value: v, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: c.Request.TLS != nil})
+	nonce := make([]byte, csrfNonceBytes)
+	_, _ = rand.Read(nonce)
+	v := csrfSign(key, nonce)
+	c.Set(csrfCookieName, v)
+	http.SetCookie(c.Writer, &http.Cookie{Name: s.csrfCookie(), Value: v, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: s.https || c.Request.TLS != nil})
 	return v
 }
 
 // checkForm is the middleware of every form post: it parses the (size
-// limited) form and refuses a post without a matching CSRF token.
+// limited) form and refuses a post without a matching, server-signed CSRF
+// token.
 func (s *Server) checkForm(c *gin.Context) {
 	if err := c.Request.ParseForm(); err != nil {
 		s.renderError(c, pledge.Errorf(pledge.EINVALID, "bad form"))
 		return
 	}
-	ok := s.crossOrigin.Check(c.Request) == nil
-	if ok {
-		ck, err := c.Request.Cookie(csrfCookie)
+	ok := false
+	if key, err := s.svc.Secret(c.Request.Context(), pledge.SecretCSRF); err == nil {
+		ck, cerr := c.Request.Cookie(s.csrfCookie())
 		field := c.Request.PostForm.Get(csrfField)
-		ok = err == nil && field != "" && subtle.ConstantTimeCompare([]byte(ck.Value), []byte(field)) == 1
+		ok = cerr == nil && subtle.ConstantTimeCompare([]byte(ck.Value), []byte(field)) == 1 && csrfValid(key, field)
+	} else {
+		s.log.Warn("csrf: no secret", "err", err)
 	}
 	if !ok {
 		s.log.Info("form refused: CSRF check failed", "route", c.FullPath())

@@ -393,20 +393,21 @@ func (s *Server) postPledge(c *gin.Context) {
 	ctx := c.Request.Context()
 	f := c.Request.PostForm
 	unit, _ := strconv.Atoi(f.Get("unit"))
+	// Every attempt counts against the client's limit, as on the API,
+	// whatever the form holds.
 	req := pledge.PledgeRequest{
 		AddressID: f.Get("address_id"), Unit: unit, Name: f.Get("name"), Email: f.Get("email"), Phone: f.Get("phone"),
-		Consent: f.Get("consent") != "",
-	}
-	// Only well-formed pledges count against the rate limit, so a
-	// resident's typing mistakes cost nothing.
-	if req.Validate() == nil && !s.allowPledge(c) {
-		s.pledgeFormError(c, l, req, f.Get("idempotency_key"), pledge.Errorf(pledge.ETOOMANY, "too many pledges"))
-		return
+		Consent: f.Get("consent") != "", Limit: s.pledgeLimit(c),
 	}
 	// A bot fills every field, a person never sees this one. The bot is
-	// told it worked, and nothing is stored.
+	// told it worked, and nothing is stored (but the attempt counts).
 	if f.Get("website") != "" {
 		s.log.Info("pledge form: honeypot filled; ignored")
+		if req.Limit != nil {
+			if _, err := s.svc.Throttle(ctx, *req.Limit); err != nil {
+				s.log.Warn("rate limit: counting failed", "err", err)
+			}
+		}
 		p := s.newPage(c, l, &url.URL{Path: "/"})
 		p.Title = l.T("thanks.title")
 		s.render(c, http.StatusOK, "thanks", p)
@@ -414,11 +415,14 @@ func (s *Server) postPledge(c *gin.Context) {
 	}
 	pl, _, err := s.svc.CreatePledge(ctx, req, f.Get("idempotency_key"))
 	if err != nil {
+		if pledge.ErrorCode(err) == pledge.ETOOMANY {
+			setRetryAfter(c, req.Limit)
+		}
 		s.pledgeFormError(c, l, req, f.Get("idempotency_key"), err)
 		return
 	}
 	c.Header("Cache-Control", "no-store")
-	c.Redirect(http.StatusSeeOther, "/p/"+url.PathEscape(pl.Token)+"/receipt")
+	c.Redirect(http.StatusSeeOther, s.publicURL(managePath(pl.Token)+"/receipt"))
 }
 
 // pledgeFormError shows the form again with what was typed and the error
@@ -448,9 +452,6 @@ func (s *Server) pledgeFormError(c *gin.Context, l *Locale, req pledge.PledgeReq
 		p.FormError = text
 	}
 	status := errorStatus[pledge.ErrorCode(err)]
-	if status == http.StatusTooManyRequests {
-		c.Header("Retry-After", strconv.Itoa(int(s.cfg.PledgeRateWindow.Seconds())))
-	}
 	// The page holds what the resident typed: keep it out of caches.
 	c.Header("Cache-Control", "no-store")
 	s.render(c, status, "address", p)
@@ -507,15 +508,8 @@ var fieldErrorKeys = map[string]string{
 	"this address is outside every area, so it cannot be pledged yet": "err.address_id.invalid",
 }
 
-// managePaths are the absolute link shown to the resident and its path.
-func managePaths(c *gin.Context, token string) (path, full string) {
-	path = "/p/" + url.PathEscape(token)
-	scheme := "http"
-	if c.Request.TLS != nil || c.GetHeader("X-Forwarded-Proto") == "https" {
-		scheme = "https"
-	}
-	return path, scheme + "://" + c.Request.Host + path
-}
+// managePath is the path of a pledge's manage page.
+func managePath(token string) string { return "/p/" + url.PathEscape(token) }
 
 // pledgeData fills the receipt and manage pages for a token.
 func (s *Server) pledgeData(c *gin.Context, l *Locale, token string) (*pageData, pledge.Pledge, error) {
@@ -532,9 +526,11 @@ func (s *Server) pledgeData(c *gin.Context, l *Locale, token string) (*pageData,
 	if err != nil {
 		return nil, pl, err
 	}
-	path, full := managePaths(c, token)
+	// The link shown is built on the configured public URL, never on the
+	// request's Host header, which a client (or a man in the middle) sets.
+	path := managePath(token)
 	p := s.newPage(c, l, &url.URL{Path: path})
-	p.TokenPage, p.ManagePath, p.ManageURL = true, path, full
+	p.TokenPage, p.ManagePath, p.ManageURL = true, path, s.publicURL(path)
 	av, arv := newAddressView(l, addr), s.areaView(l, area)
 	p.Address, p.Area = &av, &arv
 	p.Pledge = &pledgeView{
@@ -582,7 +578,7 @@ func (s *Server) postContact(c *gin.Context) {
 	_, err := s.svc.UpdatePledgeContact(c.Request.Context(), token, f.Get("name"), f.Get("email"), f.Get("phone"))
 	if err == nil {
 		tokenPageHeaders(c)
-		c.Redirect(http.StatusSeeOther, "/p/"+url.PathEscape(token)+"?saved=1")
+		c.Redirect(http.StatusSeeOther, s.publicURL(managePath(token)+"?saved=1"))
 		return
 	}
 	s.manageError(c, l, token, err, func(p *pageData) {
@@ -598,7 +594,7 @@ func (s *Server) postWithdraw(c *gin.Context) {
 		return
 	}
 	tokenPageHeaders(c)
-	c.Redirect(http.StatusSeeOther, "/p/"+url.PathEscape(token))
+	c.Redirect(http.StatusSeeOther, s.publicURL(managePath(token)))
 }
 
 // manageError shows the manage page again with err beside its field.

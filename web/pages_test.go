@@ -252,8 +252,11 @@ func TestPledgeFormSuccess(t *testing.T) {
 	r := cl.get(receipt)
 	body := r.Body.String()
 	manage := strings.TrimSuffix(receipt, "/receipt")
-	if r.Code != 200 || !strings.Contains(body, `href="`+manage+`"`) || !strings.Contains(body, "http://example.com"+manage) {
-		t.Fatalf("receipt %d lacks the manage link %s", r.Code, manage)
+	// Without a public URL the link is relative: the request's Host
+	// header never shapes it.
+	if r.Code != 200 || !strings.Contains(body, `href="`+manage+`"`) || !strings.Contains(body, ">"+manage+"<") ||
+		strings.Contains(body, "example.com"+manage) {
+		t.Fatalf("receipt %d lacks the relative manage link %s", r.Code, manage)
 	}
 	for _, h := range []struct{ name, want string }{{"Cache-Control", "no-store"}, {"Referrer-Policy", "no-referrer"}} {
 		if got := r.Header().Get(h.name); got != h.want {
@@ -349,15 +352,16 @@ func TestRateLimit(t *testing.T) {
 		t.Fatal("no free address")
 		return nil
 	}
-	// Mistakes do not count.
-	for i := 0; i < 5; i++ {
+	// Mistakes count like pledges: the limit counts attempts, so a client
+	// cannot slip past it with requests the service refuses.
+	for i := 0; i < 2; i++ {
 		f := valid()
 		f.Del("name")
 		if w := cl.post("/pledge", f); w.Code != http.StatusBadRequest {
 			t.Fatalf("invalid post %d: %d", i, w.Code)
 		}
 	}
-	for i := 1; i <= 3; i++ {
+	for i := 1; i <= 1; i++ {
 		if w := cl.post("/pledge", valid()); w.Code != http.StatusSeeOther {
 			t.Fatalf("pledge %d: %d", i, w.Code)
 		}

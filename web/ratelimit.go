@@ -1,115 +1,87 @@
 package web
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"net/netip"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/kommunity/kommunity/pledge"
 )
 
-// RateLimiter decides whether one more request for key is allowed at now.
-type RateLimiter interface {
-	Allow(ctx context.Context, key string, now time.Time) (bool, error)
-}
+// Rate limits are counted in the store (pledge.RateCounter), so every
+// instance behind a load balancer counts together, over a sliding window
+// (pledge.RateLimit). Keys are keyed hashes of the client, never its
+// address.
 
-// windowLimiter allows limit hits per key in fixed windows, counted by a
-// pledge.RateCounter: the store's when it has one, so every instance
-// behind a load balancer counts together.
-type windowLimiter struct {
-	counter pledge.RateCounter
-	limit   int
-	window  time.Duration
-}
+// adminAttempts bounds the tender download's token checks per client: a
+// script that downloads every area's package needs far fewer, and a
+// guesser far more.
+const (
+	adminAttempts      = 30
+	adminAttemptWindow = 10 * time.Minute
+)
 
-func (l *windowLimiter) Allow(ctx context.Context, key string, now time.Time) (bool, error) {
-	n, err := l.counter.CountHit(ctx, key, windowStart(now, l.window))
+// clientID is what rate limits count per: the client's IPv4 address, or
+// the /64 network of an IPv6 address, which one household or server
+// usually holds whole (so changing the last 64 bits buys nothing).
+func clientID(c *gin.Context) string {
+	ip, err := netip.ParseAddr(c.ClientIP())
 	if err != nil {
-		return true, err
+		return c.ClientIP()
 	}
-	return n <= l.limit, nil
-}
-
-// memoryCounter is the per-process fallback for stores without a
-// RateCounter. With several instances each counts alone.
-type memoryCounter struct {
-	mu   sync.Mutex
-	hits map[memoryKey]int
-}
-
-type memoryKey struct {
-	key    string
-	window time.Time
-}
-
-func (m *memoryCounter) CountHit(_ context.Context, key string, windowStart time.Time) (int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.hits == nil {
-		m.hits = map[memoryKey]int{}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
 	}
-	for k := range m.hits {
-		if k.window.Before(windowStart.Add(-24 * time.Hour)) {
-			delete(m.hits, k)
-		}
+	return ip.String()
+}
+
+// limit is the rate limit of the request's client in scope, or nil with
+// the limit off.
+func (s *Server) limit(c *gin.Context, scope string, max int, window time.Duration) *pledge.RateLimit {
+	if max < 0 {
+		return nil
 	}
-	k := memoryKey{key, windowStart}
-	m.hits[k]++
-	return m.hits[k], nil
-}
-
-// windowStart is the start of the rate-limit window holding now.
-func windowStart(now time.Time, window time.Duration) time.Time {
-	return now.UTC().Truncate(window)
-}
-
-// rateWindow is the start of the current pledge rate-limit window.
-func (s *Server) rateWindow() time.Time {
-	return windowStart(s.now(), s.cfg.PledgeRateWindow)
-}
-
-// newRateLimiter builds the pledge limiter from the configuration.
-func (s *Server) newRateLimiter() RateLimiter {
-	if s.cfg.RateLimiter != nil {
-		return s.cfg.RateLimiter
+	key, err := s.svc.ClientKey(c.Request.Context(), scope, clientID(c))
+	if err != nil {
+		s.log.Warn("rate limit: no key; not counted", "err", err)
+		return nil
 	}
-	counter, ok := s.svc.Store.(pledge.RateCounter)
-	if !ok {
-		s.log.Warn("the store cannot count rate limits; counting in this process only, so each instance limits alone")
-		counter = &memoryCounter{}
-	}
-	return &windowLimiter{counter: counter, limit: s.cfg.PledgeRateLimit, window: s.cfg.PledgeRateWindow}
+	return &pledge.RateLimit{Key: key, Window: window, Max: max, Now: s.now()}
 }
 
-// clientKey is the rate-limit key of a request's client: a hash of its IP
-// address, so neither the store nor the log ever holds the address.
-func clientKey(c *gin.Context, scope string) string {
-	h := sha256.Sum256([]byte("kommunity-rate\x00" + scope + "\x00" + c.ClientIP()))
-	return scope + ":" + hex.EncodeToString(h[:16])
+// pledgeLimit is the client's pledge limit, shared by the form and the API.
+func (s *Server) pledgeLimit(c *gin.Context) *pledge.RateLimit {
+	return s.limit(c, "pledge", s.cfg.PledgeRateLimit, s.cfg.PledgeRateWindow)
 }
 
-// allowPledge counts a pledge attempt of the client and reports whether it
-// is within the limit. When counting fails the attempt is allowed: the
-// limit guards against floods, and refusing residents because a counter
-// is down would be worse.
-func (s *Server) allowPledge(c *gin.Context) bool {
-	if s.cfg.PledgeRateLimit < 0 {
+// throttle counts one attempt against l and reports whether it may go on;
+// when it may not, it has answered 429 with Retry-After.
+func (s *Server) throttle(c *gin.Context, l *pledge.RateLimit) bool {
+	if l == nil {
 		return true
 	}
-	ok, err := s.limiter.Allow(c.Request.Context(), clientKey(c, "pledge"), s.now())
+	refused, err := s.svc.Throttle(c.Request.Context(), *l)
 	if err != nil {
 		s.log.Warn("rate limit: counting failed; allowed", "err", err)
-		return true
 	}
-	return ok
+	if refused != nil {
+		s.tooMany(c, l)
+		return false
+	}
+	return true
 }
 
-// tooManyPledges answers a pledge over the client's limit.
-func (s *Server) tooManyPledges(c *gin.Context) {
-	c.Header("Retry-After", strconv.Itoa(int(s.cfg.PledgeRateWindow.Seconds())))
-	s.writeError(c, pledge.Errorf(pledge.ETOOMANY, "too many pledges from this client; try again later"))
+// tooMany answers an attempt over its limit.
+func (s *Server) tooMany(c *gin.Context, l *pledge.RateLimit) {
+	setRetryAfter(c, l)
+	s.writeError(c, pledge.ErrTooMany())
+}
+
+func setRetryAfter(c *gin.Context, l *pledge.RateLimit) {
+	if l != nil {
+		c.Header("Retry-After", strconv.Itoa(int(l.RetryAfter().Seconds())))
+	}
 }

@@ -20,6 +20,11 @@ func (s *Server) tenderPackage(c *gin.Context) {
 		s.writeError(c, pledge.Errorf(pledge.ENOTFOUND, "not found"))
 		return
 	}
+	// Every try counts against the client's limit before the token is
+	// compared, so guessing it is as slow as the limit makes it.
+	if !s.throttle(c, s.limit(c, "admin", adminAttempts, adminAttemptWindow)) {
+		return
+	}
 	if !s.isAdmin(c.Request) {
 		c.Header("WWW-Authenticate", `Bearer realm="kommunity admin"`)
 		s.writeError(c, pledge.Errorf(pledge.EUNAUTHORIZED, "this needs the admin token: send Authorization: Bearer TOKEN"))

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -38,9 +39,6 @@ type Config struct {
 	// 0 means 10, negative means no limit.
 	PledgeRateLimit  int
 	PledgeRateWindow time.Duration
-	// RateLimiter replaces the limiter built from the two above; nil
-	// counts in the store when it can (pledge.RateCounter), else in memory.
-	RateLimiter RateLimiter
 	// AdminToken guards the admin endpoints (the tender package download),
 	// sent as "Authorization: Bearer TOKEN"; "" turns them off (404).
 	AdminToken string
@@ -48,6 +46,13 @@ type Config struct {
 	// w; nil turns the download off. cmd wires it to the report package,
 	// which web does not import (adapters never import each other).
 	TenderPackage func(ctx context.Context, code, lang string, w io.Writer) error
+
+	// PublicURL is where residents reach the service, e.g.
+	// "https://kommunity.example" (no path): manage links, e-mails and
+	// redirects are built on it, never on the request's Host header, and
+	// with https cookies are Secure with the __Host- prefix and HSTS is
+	// sent. "" makes links relative paths.
+	PublicURL string
 
 	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
 	// X-Forwarded-For names the client; nil trusts none, so the client is
@@ -62,9 +67,8 @@ type Server struct {
 	log         *slog.Logger
 	router      *gin.Engine
 	pages       map[string]*template.Template
-	limiter     RateLimiter
-	storeLimits bool
 	crossOrigin *http.CrossOriginProtection
+	https       bool // PublicURL is https
 	tileSource  string // CSP source of the tiles
 }
 
@@ -93,14 +97,12 @@ func NewServer(svc *pledge.Service, cfg Config, log *slog.Logger) *Server {
 	}
 	s := &Server{svc: svc, cfg: cfg, log: log, router: gin.New(), pages: pages,
 		crossOrigin: http.NewCrossOriginProtection(), tileSource: tileSource(cfg.TileURL)}
-	s.limiter = s.newRateLimiter()
-	// The API counts a pledge's hit with the pledge when the store can,
-	// unless a limiter of the caller's choice must decide.
-	s.storeLimits = cfg.RateLimiter == nil && svc.LimitsPledges()
+	s.cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	s.https = strings.HasPrefix(s.cfg.PublicURL, "https://")
 	if err := s.router.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		panic("web: trusted proxies: " + err.Error())
 	}
-	s.router.Use(s.recoverPanics, s.logRequests, s.limitBody)
+	s.router.Use(s.recoverPanics, s.logRequests, s.securityHeaders, s.checkOrigin, s.limitBody)
 	s.routes()
 	return s
 }
@@ -152,6 +154,7 @@ var errorStatus = map[string]int{
 	pledge.EFORBIDDEN:    http.StatusForbidden,
 	pledge.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	pledge.ETOOMANY:      http.StatusTooManyRequests,
+	pledge.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 	pledge.EINTERNAL:     http.StatusInternalServerError,
 }
 

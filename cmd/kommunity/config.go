@@ -40,6 +40,9 @@ type Config struct {
 	// TrustedProxies are comma-separated addresses or CIDRs of reverse
 	// proxies whose X-Forwarded-For names the client (for rate limits).
 	TrustedProxies string
+	// PublicURL is where residents reach the service ("https://host");
+	// links are built on it, never on a request's Host header.
+	PublicURL string
 
 	AdminToken string     // Bearer token of the admin endpoints; "" disables them
 	Tender     TenderInfo // what tender packages say besides the store's data
@@ -116,6 +119,7 @@ func (c *Config) serveFlags(fs *flag.FlagSet, errs *envErr) {
 	stringVar(fs, &c.TileAttribution, "tile-attribution", "TILE_ATTRIBUTION", "attribution `HTML` of the tiles", errs)
 	int64Var(fs, &c.PledgeRateLimit, "pledge-rate-limit", "PLEDGE_RATE_LIMIT", "pledges one client may send per window; negative for no limit", errs)
 	durationVar(fs, &c.PledgeRateWindow, "pledge-rate-window", "PLEDGE_RATE_WINDOW", "window of the pledge rate limit", errs)
+	stringVar(fs, &c.PublicURL, "public-url", "PUBLIC_URL", "`URL` residents reach the service at, e.g. https://kommunity.example; manage links, e-mails and redirects use it (relative links without it); https also turns on Secure cookies and HSTS", errs)
 	stringVar(fs, &c.TrustedProxies, "trusted-proxies", "TRUSTED_PROXIES", "comma-separated `addresses/CIDRs` of reverse proxies whose X-Forwarded-For names the client; empty trusts none", errs)
 	durationVar(fs, &c.LapseInterval, "lapse-interval", "LAPSE_INTERVAL", "how often to lapse areas whose deadline passed below threshold; 0 for never", errs)
 	durationVar(fs, &c.ProgressTTL, "progress-ttl", "PROGRESS_TTL", "how long GET /api/areas/{code} may answer from memory (other instances' pledges show within it); 0 for never", errs)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -42,6 +43,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := checkAdminToken(cfg.AdminToken); err != nil {
 		return usageError{err}
 	}
+	publicURL, err := parsePublicURL(cfg.PublicURL)
+	if err != nil {
+		return err
+	}
 	proxies, err := parseProxies(cfg.TrustedProxies)
 	if err != nil {
 		return usageError{err}
@@ -74,6 +79,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			MaxBodyBytes: cfg.MaxBodyBytes, TileURL: cfg.TileURL, TileAttribution: cfg.TileAttribution,
 			PledgeRateLimit: int(cfg.PledgeRateLimit), PledgeRateWindow: cfg.PledgeRateWindow,
 			AdminToken: cfg.AdminToken, TenderPackage: tender, TrustedProxies: proxies,
+			PublicURL: publicURL,
 		}, log),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       cfg.ReadTimeout,
@@ -131,6 +137,20 @@ func seedDemo(ctx context.Context, svc *pledge.Service, seed uint64, log *slog.L
 	}
 	log.Info("demo: generated", "areas", len(m.Areas), "addresses", len(m.Addresses), "pledges", len(m.Pledges))
 	return nil
+}
+
+// parsePublicURL checks --public-url: an http(s) URL with a host and no
+// path, query or credentials; "" is none.
+func parsePublicURL(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("--public-url: %q is not an http(s) URL of a host without a path, e.g. https://kommunity.example", s)
+	}
+	return u.Scheme + "://" + u.Host, nil
 }
 
 // parseProxies reads --trusted-proxies: IP addresses or CIDRs.

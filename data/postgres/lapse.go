@@ -27,7 +27,7 @@ func (s *Store) LapseArea(ctx context.Context, code string, at time.Time, decide
 		if err != nil || t.Status != pledge.StatusLapsed {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE pledges p SET status = 'lapsed', name = '', email = '', phone = '', updated_at = $2
+		tag, err := tx.Exec(ctx, `UPDATE pledges p SET status = 'lapsed', name = '', email = '', phone = '', request_hash = '', updated_at = $2
 			FROM addresses ad WHERE ad.id = p.address_id AND ad.area_id = $1 AND p.status = 'active'`, a.ID, at)
 		if err != nil {
 			return formatError(err)

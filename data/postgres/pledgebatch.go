@@ -58,7 +58,6 @@ var _ pledge.LimitedPledger = (*Store)(nil)
 // CreateLimitedPledge counts the client's hit in the pledge's own statement
 // (see CountHit for the counts) and is CreatePledge within the limit.
 func (s *Store) CreateLimitedPledge(ctx context.Context, p *pledge.Pledge, limit pledge.RateLimit, decide pledge.Decider) error {
-	limit.WindowStart = limit.WindowStart.UTC().Truncate(time.Microsecond)
 	return s.writes.do(ctx, write{pledge: &pledgeCall{p: p, limit: &limit, decide: decide}})
 }
 
@@ -86,9 +85,9 @@ func (s *Store) CreateLimitedPledge(ctx context.Context, p *pledge.Pledge, limit
 const pledgeBatchSQL = `WITH inp AS (
 		SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::text[], $7::boolean[],
 			$8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::text[], $14::timestamptz[], $15::integer[],
-			$16::integer[], $17::integer[])
+			$16::integer[], $17::integer[], $19::timestamptz[], $20::float8[])
 		WITH ORDINALITY AS i(token, address_id, unit, name, email, phone, consent, status, idempotency_key, request_hash,
-			created_at, updated_at, rate_key, rate_window, rate_max, rate_count, rate_rank, ord)),
+			created_at, updated_at, rate_key, rate_window, rate_max, rate_count, rate_rank, rate_prev, rate_weight, ord)),
 	old AS (
 		DELETE FROM rate_limits WHERE window_start < $18),
 	hit AS (
@@ -98,7 +97,8 @@ const pledgeBatchSQL = `WITH inp AS (
 		RETURNING key, window_start, hits),
 	ok AS (
 		SELECT i.* FROM inp i LEFT JOIN hit ON hit.key = i.rate_key AND hit.window_start = i.rate_window
-		WHERE hit.key IS NULL OR hit.hits - i.rate_count + i.rate_rank <= i.rate_max),
+		WHERE hit.key IS NULL OR hit.hits - i.rate_count + i.rate_rank + ceil(i.rate_weight *
+			COALESCE((SELECT p.hits FROM rate_limits p WHERE p.key = i.rate_key AND p.window_start = i.rate_prev), 0)) <= i.rate_max),
 	ad AS (
 		SELECT i.ord, a.units, a.area_id, CASE WHEN i.unit > 0 THEN i.unit ELSE (SELECT n FROM generate_series(1, a.units) n
 			WHERE n NOT IN (SELECT unit FROM pledges WHERE address_id = a.id AND status = 'active') ORDER BY n LIMIT 1) END AS unit
@@ -200,7 +200,8 @@ func (s *Store) pledgeTx(ctx context.Context, calls []*call[write], hits *hitBat
 	units := make([]int32, n)
 	consents := make([]bool, n)
 	keys, rateKeys := make([]*string, n), make([]*string, n)
-	created, updated, rateWindows := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+	created, updated, rateWindows, ratePrevs := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+	rateWeights := make([]float64, n)
 	// A window's pledges in this batch take the last places of its count,
 	// in batch order: rank of count.
 	rateMax, rateCount, rateRank := make([]int32, n), make([]int32, n), make([]int32, n)
@@ -215,10 +216,12 @@ func (s *Store) pledgeTx(ctx context.Context, calls []*call[write], hits *hitBat
 			keys[i] = &p.IdempotencyKey
 		}
 		if l := c.in.pledge.limit; l != nil {
-			rateKeys[i], rateWindows[i], rateMax[i] = &l.Key, l.WindowStart, int32(min(l.Max, math.MaxInt32))
-			w := rateWindow{l.Key, l.WindowStart}
+			start := pgTime(l.WindowStart())
+			rateKeys[i], rateWindows[i], rateMax[i] = &l.Key, start, int32(min(l.Max, math.MaxInt32))
+			ratePrevs[i], rateWeights[i] = pgTime(l.PreviousStart()), l.PreviousWeight()
+			w := rateWindow{l.Key, start}
 			perWindow[w]++
-			if f := l.WindowStart.Add(-rateRetention); forget == nil || f.Before(*forget) {
+			if f := start.Add(-rateRetention); forget == nil || f.Before(*forget) {
 				forget = &f
 			}
 			rateRank[i] = perWindow[w]
@@ -226,7 +229,7 @@ func (s *Store) pledgeTx(ctx context.Context, calls []*call[write], hits *hitBat
 	}
 	for i, c := range calls {
 		if l := c.in.pledge.limit; l != nil {
-			rateCount[i] = perWindow[rateWindow{l.Key, l.WindowStart}]
+			rateCount[i] = perWindow[rateWindow{l.Key, pgTime(l.WindowStart())}]
 		}
 	}
 	b := &pgx.Batch{}
@@ -235,7 +238,7 @@ func (s *Store) pledgeTx(ctx context.Context, calls []*call[write], hits *hitBat
 		hits.queue(b)
 	}
 	b.Queue(pledgeBatchSQL, tokens, addressIDs, units, names, emails, phones, consents, statuses, keys, hashes, created, updated,
-		rateKeys, rateWindows, rateMax, rateCount, rateRank, forget)
+		rateKeys, rateWindows, rateMax, rateCount, rateRank, forget, ratePrevs, rateWeights)
 	areaOf := make([]int64, n) // 0: not inserted
 	perArea := map[int64]int{}
 	areas := map[int64]pledge.Area{}
@@ -268,7 +271,7 @@ func (s *Store) pledgeTx(ctx context.Context, calls []*call[write], hits *hitBat
 			}
 			c := calls[i]
 			if limited {
-				c.err = pledge.Errorf(pledge.ETOOMANY, "too many pledges from this client; try again later")
+				c.err = pledge.ErrTooMany()
 				continue
 			}
 			if c.err = insertOutcome(c.in.pledge.p, addrUnits, areaID, unit, id); c.err != nil {

@@ -65,7 +65,7 @@ func (s *Store) WithdrawPledge(ctx context.Context, token string, at time.Time, 
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var areaID *int64
 		p, err := scanPledge(tx.QueryRow(ctx, `WITH p AS (
-				UPDATE pledges SET status = 'withdrawn', name = '', email = '', phone = '', updated_at = $2
+				UPDATE pledges SET status = 'withdrawn', name = '', email = '', phone = '', request_hash = '', updated_at = $2
 				WHERE token = $1 AND status = 'active' RETURNING *)
 			SELECT `+pledgeColumns+`, ad.area_id
 			FROM p JOIN addresses ad ON ad.id = p.address_id LEFT JOIN areas ar ON ar.id = ad.area_id`, token, at), &areaID)

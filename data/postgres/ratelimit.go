@@ -10,21 +10,25 @@ import (
 
 var _ pledge.RateCounter = (*Store)(nil)
 
-// CountHit adds one hit to key's window and returns the window's hits, so
-// concurrent instances count exactly. It also forgets windows older than a
+// CountHit adds one hit to key's window and returns the window's hits (so
+// concurrent instances count exactly) and the previous window's. It also forgets windows older than a
 // day, so the table stays small without a sweeper. Every API pledge counts
 // a hit first, so hits share the pledges' queue (see runWrites): a batch of
 // hits is one statement, in the same round trip as a batch of pledges.
-func (s *Store) CountHit(ctx context.Context, key string, windowStart time.Time) (int, error) {
-	var hits int
-	err := s.writes.do(ctx, write{hit: &hitCall{key, windowStart.UTC().Truncate(time.Microsecond), &hits}})
-	return hits, err
+func (s *Store) CountHit(ctx context.Context, l pledge.RateLimit) (pledge.RateCount, error) {
+	var n pledge.RateCount
+	err := s.writes.do(ctx, write{hit: &hitCall{l.Key, pgTime(l.WindowStart()), pgTime(l.PreviousStart()), &n}})
+	return n, err
 }
+
+// pgTime is t as PostgreSQL keeps a timestamptz, to the microsecond.
+func pgTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 type hitCall struct {
 	key         string
 	windowStart time.Time
-	hits        *int
+	prevStart   time.Time
+	count       *pledge.RateCount
 }
 
 // What every statement that counts hits shares: hits add up per (key,
@@ -37,14 +41,19 @@ const (
 )
 
 // countHitsSQL adds n hits to each (key, window) in key order, so two
-// batches never wait for each other's rows in a cycle. rate_limits is
-// unlogged: on its own the statement commits without waiting for a WAL
-// flush.
-const countHitsSQL = `WITH old AS (DELETE FROM rate_limits WHERE window_start < $4)
-	INSERT INTO rate_limits (key, window_start, hits)
-	SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::integer[]) ORDER BY 1, 2
-	` + addHits + `
-	RETURNING key, window_start, hits`
+// batches never wait for each other's rows in a cycle, and reads each
+// key's previous window ($5). rate_limits is unlogged: on its own the
+// statement commits without waiting for a WAL flush.
+const countHitsSQL = `WITH old AS (DELETE FROM rate_limits WHERE window_start < $4),
+	ins AS (
+		INSERT INTO rate_limits (key, window_start, hits)
+		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::integer[]) ORDER BY 1, 2
+		` + addHits + `
+		RETURNING key, window_start, hits)
+	SELECT ins.key, ins.window_start, ins.hits, COALESCE(p.hits, 0)
+	FROM ins JOIN unnest($1::text[], $2::timestamptz[], $5::timestamptz[]) AS u(key, start, prev)
+		ON u.key = ins.key AND u.start = ins.window_start
+	LEFT JOIN rate_limits p ON p.key = ins.key AND p.window_start = u.prev`
 
 type rateWindow struct {
 	key   string
@@ -56,8 +65,10 @@ type hitBatch struct {
 	calls  []*call[write]
 	added  map[rateWindow]int
 	total  map[rateWindow]int
+	prev   map[rateWindow]int
 	keys   []string
 	starts []time.Time
+	prevs  []time.Time
 	ns     []int32
 	oldest time.Time
 }
@@ -66,11 +77,11 @@ func newHitBatch(calls []*call[write]) *hitBatch {
 	if len(calls) == 0 {
 		return nil
 	}
-	h := &hitBatch{calls: calls, added: map[rateWindow]int{}, total: map[rateWindow]int{}, oldest: calls[0].in.hit.windowStart}
+	h := &hitBatch{calls: calls, added: map[rateWindow]int{}, total: map[rateWindow]int{}, prev: map[rateWindow]int{}, oldest: calls[0].in.hit.windowStart}
 	for _, c := range calls {
 		w := rateWindow{c.in.hit.key, c.in.hit.windowStart}
 		if h.added[w] == 0 {
-			h.keys, h.starts = append(h.keys, w.key), append(h.starts, w.start)
+			h.keys, h.starts, h.prevs = append(h.keys, w.key), append(h.starts, w.start), append(h.prevs, c.in.hit.prevStart)
 		}
 		h.added[w]++
 		if w.start.Before(h.oldest) {
@@ -86,7 +97,7 @@ func newHitBatch(calls []*call[write]) *hitBatch {
 
 // queue queues the batch's statement.
 func (h *hitBatch) queue(b *pgx.Batch) {
-	b.Queue(countHitsSQL, h.keys, h.starts, h.ns, h.oldest.Add(-rateRetention))
+	b.Queue(countHitsSQL, h.keys, h.starts, h.ns, h.oldest.Add(-rateRetention), h.prevs)
 }
 
 // read reads the statement's rows.
@@ -94,11 +105,12 @@ func (h *hitBatch) read(rows pgx.Rows) error {
 	defer rows.Close()
 	for rows.Next() {
 		var w rateWindow
-		var hits int
-		if err := rows.Scan(&w.key, &w.start, &hits); err != nil {
+		var hits, prev int
+		if err := rows.Scan(&w.key, &w.start, &hits, &prev); err != nil {
 			return err
 		}
 		h.total[rateWindow{w.key, w.start.UTC()}] = hits
+		h.prev[rateWindow{w.key, w.start.UTC()}] = prev
 	}
 	return rows.Err()
 }
@@ -109,7 +121,7 @@ func (h *hitBatch) finish(err error) {
 	for _, c := range h.calls {
 		if err == nil {
 			w := rateWindow{c.in.hit.key, c.in.hit.windowStart}
-			*c.in.hit.hits = h.total[w] - h.added[w] + 1
+			*c.in.hit.count = pledge.RateCount{Hits: h.total[w] - h.added[w] + 1, Previous: h.prev[w]}
 			h.added[w]--
 		}
 		c.finish(err)

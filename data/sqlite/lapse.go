@@ -25,7 +25,7 @@ func (s *Store) LapseArea(ctx context.Context, code string, at time.Time, decide
 		if err != nil || t.Status != pledge.StatusLapsed {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE pledges SET status = 'lapsed', name = '', email = '', phone = '', updated_at = ?
+		res, err := tx.ExecContext(ctx, `UPDATE pledges SET status = 'lapsed', name = '', email = '', phone = '', request_hash = '', updated_at = ?
 			WHERE status = 'active' AND address_seq IN (SELECT seq FROM addresses WHERE area_id = ?)`, formatTime(at), a.ID)
 		if err != nil {
 			return formatError(err)

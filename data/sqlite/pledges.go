@@ -103,7 +103,7 @@ func (s *Store) WithdrawPledge(ctx context.Context, token string, at time.Time, 
 		} else if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE pledges SET status = 'withdrawn', name = '', email = '', phone = '', updated_at = ? WHERE id = ?`,
+		if _, err := tx.ExecContext(ctx, `UPDATE pledges SET status = 'withdrawn', name = '', email = '', phone = '', request_hash = '', updated_at = ? WHERE id = ?`,
 			formatTime(at), p.ID); err != nil {
 			return formatError(err)
 		}

@@ -29,6 +29,10 @@ func TestRateCounter(t *testing.T) {
 	storetest.RunRateCounter(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
 
+func TestLimitedPledges(t *testing.T) {
+	storetest.RunLimitedPledger(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
 func TestContactUpdater(t *testing.T) {
 	storetest.RunContactUpdater(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }

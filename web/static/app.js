@@ -229,4 +229,11 @@
   setupMap();
   setupPrice();
   focusFirstError();
+  // Without a configured public URL the server writes the manage link as a
+  // path (it never trusts the request's Host header); the resident needs
+  // the whole link to keep, so show it with this page's own origin.
+  var link = document.getElementById('manage-link');
+  if (link && link.textContent.charAt(0) === '/') {
+    link.textContent = window.location.origin + link.textContent;
+  }
 })();
