@@ -171,7 +171,6 @@ func (r PledgeRequest) Validate() error {
 	return nil
 }
 
-
 // validEmail accepts a plain address (no display name) whose domain is a
 // valid hostname under IDNA's lookup rules (so "bjørn@æblegård.dk" passes
 // and "a@-x.dk", "a@x..dk" or a domain of symbols do not).

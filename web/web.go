@@ -68,7 +68,7 @@ type Server struct {
 	router      *gin.Engine
 	pages       map[string]*template.Template
 	crossOrigin *http.CrossOriginProtection
-	https       bool // PublicURL is https
+	https       bool   // PublicURL is https
 	tileSource  string // CSP source of the tiles
 }
 

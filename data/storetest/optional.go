@@ -116,9 +116,9 @@ func RunLimitedPledger(t *testing.T, open Opener) {
 		{"a2", "Ane", 1, ""},
 		{"a2", "", 2, pledge.EINVALID}, // counts all the same
 		{"a2", "Ane", 2, ""},
-		{"b1", "Ane", 0, pledge.ETOOMANY},   // the 4th attempt
-		{"nope", "", 0, pledge.ETOOMANY},    // over the limit before anything else
-		{"b1", "A‮", 0, pledge.ETOOMANY}, // and before validation
+		{"b1", "Ane", 0, pledge.ETOOMANY}, // the 4th attempt
+		{"nope", "", 0, pledge.ETOOMANY},  // over the limit before anything else
+		{"b1", "A‮", 0, pledge.ETOOMANY},  // and before validation
 	} {
 		err := limited(c.addr, c.unit, c.name, "k", 3, Now)
 		if c.want == "" && err != nil || c.want != "" && pledge.ErrorCode(err) != c.want {
