@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/kommunity/kommunity/pledge"
@@ -241,6 +242,10 @@ var errUnsupportedMedia = pledge.Errorf(pledge.EUNSUPPORTED, "send the body as J
 func unmarshalStrict(data []byte, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return pledge.Errorf(pledge.EINVALID, "empty request body: send a JSON object")
+	}
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD.
+	if !utf8.Valid(data) {
+		return pledge.Errorf(pledge.EINVALID, "request body is not valid UTF-8")
 	}
 	if err := checkJSONObject(data); err != nil {
 		return err

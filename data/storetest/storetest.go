@@ -5,8 +5,11 @@ package storetest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 		{"PledgeLifecycle", testPledgeLifecycle},
 		{"PledgeUnits", testPledgeUnits},
 		{"PledgeIdempotency", testIdempotency},
+		{"ErasureLeavesNoFingerprint", testErasure},
 		{"ThresholdEventOnce", testThresholdOnce},
 		{"PledgeRejectedStoresNothing", testPledgeRejected},
 		{"ConcurrentPledgesOneWins", testConcurrentPledges},
@@ -486,6 +490,66 @@ func testIdempotency(t *testing.T, svc *pledge.Service) {
 		t.Errorf("%d of the concurrent retries say they created the pledge, want 1", fresh)
 	}
 	wantCounts(t, svc, "B", 2, 5, 2)
+}
+
+// testErasure: withdrawing and lapsing keep nothing derived from contact
+// details, nothing stored is a plain hash of them, and replaying the
+// idempotency key of a withdrawn pledge neither creates it again nor
+// answers as if it had.
+func testErasure(t *testing.T, svc *pledge.Service) {
+	ctx := context.Background()
+	mustImport(t, svc)
+	r := req("b2", 1)
+	p, _, err := svc.CreatePledge(ctx, r, "erase-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := svc.Pledge(ctx, p.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := sha256.Sum256([]byte(strings.Join([]string{r.AddressID, "1", r.Name, r.Email, r.Phone, "true"}, "\x00")))
+	keyHash := sha256.Sum256([]byte("erase-key"))
+	if stored.RequestHash == hex.EncodeToString(plain[:]) || stored.IdempotencyKey == "erase-key" ||
+		stored.IdempotencyKey == hex.EncodeToString(keyHash[:]) {
+		t.Errorf("stored fingerprint or key is guessable: %q, %q", stored.RequestHash, stored.IdempotencyKey)
+	}
+	if _, err := svc.WithdrawPledge(ctx, p.Token); err != nil {
+		t.Fatal(err)
+	}
+	gone, err := svc.Pledge(ctx, p.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gone.Name != "" || gone.Email != "" || gone.Phone != "" || gone.RequestHash != "" {
+		t.Errorf("withdrawn pledge keeps %+v", gone)
+	}
+	_, replayed, err := svc.CreatePledge(ctx, r, "erase-key")
+	if pledge.ErrorCode(err) != pledge.ECONFLICT || replayed {
+		t.Errorf("replaying a withdrawn pledge's key: replayed=%v, %v; want ECONFLICT", replayed, err)
+	}
+	wantCounts(t, svc, "B", 2, 5, 0)
+	// Lapsing erases the same way.
+	q, _, err := svc.CreatePledge(ctx, req("b1", 0), "lapse-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := areaByCode(t, svc, "B")
+	past := Now.Add(-time.Hour)
+	b.Deadline = &past
+	if err := svc.Store.UpdateArea(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.LapseOverdue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lapsed, err := svc.Pledge(ctx, q.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lapsed.Status != pledge.PledgeLapsed || lapsed.Name != "" || lapsed.Email != "" || lapsed.RequestHash != "" {
+		t.Errorf("lapsed pledge keeps %+v", lapsed)
+	}
 }
 
 func testThresholdOnce(t *testing.T, svc *pledge.Service) {

@@ -1,0 +1,505 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kommunity/kommunity/data/demo"
+	"github.com/kommunity/kommunity/data/postgres"
+	"github.com/kommunity/kommunity/data/sqlite"
+	"github.com/kommunity/kommunity/internal/pgtest"
+	"github.com/kommunity/kommunity/pledge"
+	"github.com/kommunity/kommunity/report"
+	"github.com/kommunity/kommunity/web"
+)
+
+// The bad-input catalogue: hostile requests across the JSON API, the
+// forms, manage links, search, static files and the tender download. Each
+// case states the status and the error's field it must get, and the store
+// must be exactly as before: same areas, counters, per-address pledged
+// units, outbox, and the fixture's own pledge untouched. It runs on
+// SQLite, and on PostgreSQL when TEST_DATABASE_URL is set (CI).
+
+// catalogueFixture is a server over a demo store with one known pledge.
+type catalogueFixture struct {
+	svc   *pledge.Service
+	srv   *web.Server
+	m     demo.Municipality
+	token string // the fixture pledge's manage token
+	addr  pledge.Address
+}
+
+var catalogueNow = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+
+const catalogueAdminToken = "catalogue-admin-token-0123456789"
+
+func newCatalogueFixture(t *testing.T, st pledge.Store) *catalogueFixture {
+	t.Helper()
+	ctx := context.Background()
+	svc := pledge.NewService(st)
+	svc.Now = func() time.Time { return catalogueNow }
+	m := demo.Generate(demoConfig)
+	m.Roads = nil
+	if err := demo.Seed(ctx, svc, m, func(i int) time.Time { return catalogueNow.AddDate(0, 0, 30*(i+1)) }); err != nil {
+		t.Fatal(err)
+	}
+	f := &catalogueFixture{svc: svc, m: m}
+	f.addr = addressWith(t, svc, m, 2, 0)
+	p, _, err := svc.CreatePledge(ctx, pledge.PledgeRequest{AddressID: f.addr.ID, Unit: 1, Name: "Fixture Person",
+		Email: "fixture@example.dk", Consent: true}, "fixture-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.token = p.Token
+	f.srv = web.NewServer(svc, web.Config{
+		MaxBodyBytes: 4096, PledgeRateLimit: 1000, AdminToken: catalogueAdminToken,
+		TenderPackage: func(ctx context.Context, code, lang string, w io.Writer) error {
+			data, err := svc.TenderData(ctx, code)
+			if err != nil {
+				return err
+			}
+			return report.Write(w, report.Tender{TenderData: data, Now: svc.Now(), Lang: lang})
+		},
+	}, quietLog())
+	return f
+}
+
+// storeState is what a rejected request must leave as it was.
+type storeState struct {
+	Areas      []pledge.Area
+	Unassigned pledge.Unassigned
+	Pledged    map[string]int
+	Events     int
+	Fixture    pledge.Pledge
+}
+
+func (f *catalogueFixture) state(t *testing.T) storeState {
+	t.Helper()
+	ctx := context.Background()
+	areas, u, err := f.svc.Areas(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := storeState{Areas: areas, Unassigned: u, Pledged: map[string]int{}}
+	for _, a := range areas {
+		as, err := f.svc.AreaAddresses(ctx, a.Code, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ad := range as {
+			if ad.PledgedUnits > 0 {
+				s.Pledged[ad.ID] = ad.PledgedUnits
+			}
+		}
+	}
+	events, err := f.svc.Store.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Events = len(events)
+	if s.Fixture, err = f.svc.Pledge(ctx, f.token); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// hostile is one catalogue case.
+type hostile struct {
+	name   string
+	method string
+	path   string
+	body   string
+	header map[string]string
+	form   url.Values // a form post, with a valid CSRF token unless csrf is set
+	csrf   *string    // the CSRF field to send instead of the valid one
+	status int
+	field  string                                       // the JSON error's field, if any
+	reject []string                                     // must not appear in the body or Location
+	check  func(*testing.T, *httptest.ResponseRecorder) // more to assert
+}
+
+func str(s string) *string { return &s }
+
+// pledgeJSON is a valid pledge body for address id with the extra or
+// replaced members in extra (raw JSON, e.g. `"name":"x"`).
+func pledgeBody(id string, extra string) string {
+	base := map[string]string{"address_id": `"` + id + `"`, "name": `"Ada Hostile"`, "email": `"ada@example.dk"`, "consent": "true"}
+	for _, kv := range strings.Split(extra, ",\x00") {
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, ":")
+		base[strings.Trim(k, `"`)] = v
+	}
+	parts := []string{}
+	for _, k := range []string{"address_id", "unit", "name", "email", "phone", "consent"} {
+		if v, ok := base[k]; ok {
+			parts = append(parts, `"`+k+`":`+v)
+		}
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+func (f *catalogueFixture) cases() []hostile {
+	id := f.addr.ID
+	valid := pledgeBody(id, "")
+	asJSON := map[string]string{"Content-Type": "application/json"}
+	with := func(m map[string]string, kv ...string) map[string]string {
+		out := map[string]string{}
+		for k, v := range m {
+			out[k] = v
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			out[kv[i]] = kv[i+1]
+		}
+		return out
+	}
+	noGoTypes := func(t *testing.T, w *httptest.ResponseRecorder) {
+		for _, leak := range []string{"web.", "pledge.", "int", "struct", "json:", "Go "} {
+			if strings.Contains(w.Body.String(), leak) {
+				t.Errorf("body names Go internals (%q): %s", leak, w.Body)
+			}
+		}
+	}
+	bearer := func(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
+	cs := []hostile{
+		// The JSON API's pledge endpoint.
+		{name: "TextPlainCrossSiteForm", method: "POST", path: "/api/pledges", body: valid,
+			header: map[string]string{"Content-Type": "text/plain"}, status: 415},
+		{name: "NoContentType", method: "POST", path: "/api/pledges", body: valid, status: 415},
+		{name: "FormEncoded", method: "POST", path: "/api/pledges", body: "address_id=" + id,
+			header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, status: 415},
+		{name: "CrossSiteFetch", method: "POST", path: "/api/pledges", body: valid,
+			header: with(asJSON, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"), status: 403},
+		{name: "CrossOriginNoFetchMetadata", method: "POST", path: "/api/pledges", body: valid,
+			header: with(asJSON, "Origin", "https://evil.example"), status: 403},
+		{name: "TrailingObject", method: "POST", path: "/api/pledges", body: valid + valid, header: asJSON, status: 400},
+		{name: "TrailingGarbage", method: "POST", path: "/api/pledges", body: valid + " x", header: asJSON, status: 400},
+		{name: "DuplicateKey", method: "POST", path: "/api/pledges", header: asJSON, status: 400, field: "consent",
+			body: `{"address_id":"` + id + `","name":"A","email":"a@example.dk","consent":false,"consent":true}`},
+		{name: "UnknownField", method: "POST", path: "/api/pledges", header: asJSON, status: 400, field: "e-mail",
+			body: `{"address_id":"` + id + `","name":"A","e-mail":"a@example.dk","consent":true}`},
+		{name: "ArrayBody", method: "POST", path: "/api/pledges", body: "[" + valid + "]", header: asJSON, status: 400, check: noGoTypes},
+		{name: "StringBody", method: "POST", path: "/api/pledges", body: `"hello"`, header: asJSON, status: 400, check: noGoTypes},
+		{name: "UnitWrongType", method: "POST", path: "/api/pledges", body: pledgeBody(id, `unit:"one"`), header: asJSON,
+			status: 400, field: "unit", check: noGoTypes},
+		{name: "UnitOverflow", method: "POST", path: "/api/pledges", body: pledgeBody(id, `unit:99999999999999999999`),
+			header: asJSON, status: 400, field: "unit", check: noGoTypes},
+		{name: "UnitWrapsInt32", method: "POST", path: "/api/pledges", body: pledgeBody(id, `unit:4294967297`),
+			header: asJSON, status: 400, field: "unit"},
+		{name: "UnitFraction", method: "POST", path: "/api/pledges", body: pledgeBody(id, `unit:1.5`), header: asJSON,
+			status: 400, field: "unit"},
+		{name: "ConsentString", method: "POST", path: "/api/pledges", body: pledgeBody(id, `consent:"true"`), header: asJSON,
+			status: 400, field: "consent", check: noGoTypes},
+		{name: "HugeBody", method: "POST", path: "/api/pledges", header: asJSON, status: 400,
+			body: pledgeBody(id, `name:"`+strings.Repeat("x", 10000)+`"`)},
+		{name: "DeepNesting", method: "POST", path: "/api/pledges", header: asJSON, status: 400,
+			body: `{"address_id":` + strings.Repeat("[", 500) + strings.Repeat("]", 500) + `}`},
+		{name: "NameNUL", method: "POST", path: "/api/pledges", body: pledgeBody(id, `name:"Ada\u0000"`), header: asJSON, status: 400, field: "name"},
+		{name: "NameRLO", method: "POST", path: "/api/pledges", body: pledgeBody(id, `name:"Ada \u202eevoM"`), header: asJSON, status: 400, field: "name"},
+		{name: "NameZWSP", method: "POST", path: "/api/pledges", body: pledgeBody(id, `name:"A\u200bda"`), header: asJSON, status: 400, field: "name"},
+		{name: "NameESC", method: "POST", path: "/api/pledges", body: pledgeBody(id, `name:"\u001b[31mAda"`), header: asJSON, status: 400, field: "name"},
+		{name: "NameInvalidUTF8", method: "POST", path: "/api/pledges", body: pledgeBody(id, "name:\"Ada\xff\""), header: asJSON, status: 400},
+		{name: "EmailWordJoiner", method: "POST", path: "/api/pledges", body: pledgeBody(id, `email:"ada\u2060@example.dk"`), header: asJSON, status: 400, field: "email"},
+		{name: "EmailBadHostname", method: "POST", path: "/api/pledges", body: pledgeBody(id, `email:"ada@-bad-.dk"`), header: asJSON, status: 400, field: "email"},
+		{name: "EmailBadPunycode", method: "POST", path: "/api/pledges", body: pledgeBody(id, `email:"ada@xn--zz.dk"`), header: asJSON, status: 400, field: "email"},
+		{name: "EmailUnderscoreHost", method: "POST", path: "/api/pledges", body: pledgeBody(id, `email:"ada@exa_mple.dk"`), header: asJSON, status: 400, field: "email"},
+		{name: "PhoneBOM", method: "POST", path: "/api/pledges", body: pledgeBody(id, `phone:"\ufeff12345678"`), header: asJSON, status: 400, field: "phone"},
+		{name: "IdempotencyKeyTooLong", method: "POST", path: "/api/pledges", body: valid,
+			header: with(asJSON, "Idempotency-Key", strings.Repeat("k", 201)), status: 400, field: "Idempotency-Key"},
+		{name: "IdempotencyKeyInvisible", method: "POST", path: "/api/pledges", body: valid,
+			header: with(asJSON, "Idempotency-Key", "key\u200b"), status: 400, field: "Idempotency-Key"},
+		{name: "IdempotencyKeyReused", method: "POST", path: "/api/pledges", body: pledgeBody(id, `unit:2`),
+			header: with(asJSON, "Idempotency-Key", "fixture-key"), status: 409},
+		{name: "UnitTaken", method: "POST", path: "/api/pledges", body: pledgeBody(id, `unit:1`), header: asJSON, status: 409},
+		// Manage links, through the API and the pages.
+		{name: "WithdrawCrossSite", method: "DELETE", path: "/api/pledges/" + f.token,
+			header: map[string]string{"Sec-Fetch-Site": "cross-site"}, status: 403},
+		{name: "WithdrawUnknownToken", method: "DELETE", path: "/api/pledges/" + strings.Repeat("A", 43), status: 404},
+		{name: "ManageTokenTraversal", method: "GET", path: "/api/pledges/..%2f..%2fetc%2fpasswd", status: 404},
+		{name: "ManagePageUnknown", method: "GET", path: "/p/" + strings.Repeat("x", 43), status: 404, reject: []string{"Fixture Person"}},
+		{name: "WithdrawFormNoCSRF", method: "POST", path: "/p/" + f.token + "/withdraw", form: url.Values{}, csrf: str(""), status: 403},
+		{name: "WithdrawFormPlantedCSRF", method: "POST", path: "/p/" + f.token + "/withdraw", form: url.Values{}, csrf: str("x"),
+			header: map[string]string{"Cookie": "kommunity_csrf=x"}, status: 403},
+		{name: "WithdrawFormForgedSignature", method: "POST", path: "/p/" + f.token + "/withdraw", form: url.Values{},
+			csrf: str(strings.Repeat("A", 67)), header: map[string]string{"Cookie": "kommunity_csrf=" + strings.Repeat("A", 67)}, status: 403},
+		{name: "ContactFormInvisible", method: "POST", path: "/p/" + f.token + "/contact",
+			form: url.Values{"name": {"Fixture\u202ePerson"}, "email": {"fixture@example.dk"}}, status: 400},
+		{name: "ContactFormCrossSite", method: "POST", path: "/p/" + f.token + "/contact",
+			form: url.Values{"name": {"Evil"}, "email": {"evil@example.dk"}}, header: map[string]string{"Sec-Fetch-Site": "cross-site"}, status: 403},
+		// The pledge form.
+		{name: "PledgeFormNoCSRF", method: "POST", path: "/pledge", csrf: str(""),
+			form: url.Values{"address_id": {id}, "name": {"Ada"}, "email": {"ada@example.dk"}, "consent": {"yes"}}, status: 403},
+		{name: "PledgeFormRLO", method: "POST", path: "/pledge",
+			form: url.Values{"address_id": {id}, "name": {"Ada\u202e"}, "email": {"ada@example.dk"}, "consent": {"yes"}}, status: 400},
+		{name: "PledgeFormUnitOverflow", method: "POST", path: "/pledge",
+			form: url.Values{"address_id": {id}, "unit": {"4294967297"}, "name": {"Ada"}, "email": {"ada@example.dk"}, "consent": {"yes"}}, status: 400},
+		// Search and map reads never fail loudly on junk.
+		{name: "SearchNUL", method: "GET", path: "/api/addresses?q=%00%00", status: 200},
+		{name: "SearchBadEscape", method: "GET", path: "/api/addresses?q=%zz", status: 200},
+		{name: "SearchHuge", method: "GET", path: "/api/addresses?q=" + strings.Repeat("a", 5000), status: 200},
+		{name: "SearchPageHostile", method: "GET", path: "/search?q=%3Cscript%3Ealert(1)%3C/script%3E", status: 200,
+			reject: []string{"<script>alert(1)"}},
+		{name: "BBoxNaN", method: "GET", path: "/api/areas/" + f.addr.AreaCode + "/addresses?bbox=NaN,0,1,1", status: 400, field: "bbox"},
+		{name: "BBoxThree", method: "GET", path: "/api/areas/" + f.addr.AreaCode + "/addresses?bbox=1,2,3", status: 400, field: "bbox"},
+		{name: "BBoxInverted", method: "GET", path: "/api/areas/" + f.addr.AreaCode + "/addresses?bbox=11,56,10,55", status: 400, field: "bbox"},
+		{name: "CostTakeUpHostile", method: "GET", path: "/api/areas/" + f.addr.AreaCode + "/cost?take_up=1e309", status: 400},
+		// Static files stay inside the embedded folder.
+		{name: "StaticTraversal", method: "GET", path: "/static/../../go.mod", status: 404, reject: []string{"module github.com"}},
+		{name: "StaticEncodedTraversal", method: "GET", path: "/static/%2e%2e/%2e%2e/go.mod", status: 404, reject: []string{"module github.com"}},
+		{name: "StaticVendorTraversal", method: "GET", path: "/static/vendor/leaflet/..%2f..%2f..%2fweb.go", status: 404, reject: []string{"package web"}},
+		{name: "StaticNUL", method: "GET", path: "/static/app.js%00.png", status: 404},
+		// The tender download.
+		{name: "TenderNoAuth", method: "GET", path: "/api/areas/" + f.addr.AreaCode + "/tender.zip", status: 401},
+		{name: "TenderBasicAuth", method: "GET", path: "/api/areas/" + f.addr.AreaCode + "/tender.zip",
+			header: map[string]string{"Authorization": "Basic " + catalogueAdminToken}, status: 401},
+		{name: "TenderTokenPrefix", method: "GET", path: "/api/areas/" + f.addr.AreaCode + "/tender.zip",
+			header: bearer(catalogueAdminToken[:len(catalogueAdminToken)-1]), status: 401},
+		{name: "TenderTokenHuge", method: "GET", path: "/api/areas/" + f.addr.AreaCode + "/tender.zip",
+			header: bearer(strings.Repeat("x", 8000)), status: 401},
+		{name: "TenderCodeTraversal", method: "GET", path: "/api/areas/..%2f..%2fetc/tender.zip",
+			header: bearer(catalogueAdminToken), status: 404},
+	}
+	// Manage tokens of every wrong length.
+	for _, n := range []int{1, 2, 16, 31, 42, 43, 44, 64, 200, 201, 1000} {
+		tok := strings.Repeat("Q", n)
+		cs = append(cs,
+			hostile{name: fmt.Sprintf("TokenLength%d", n), method: "GET", path: "/api/pledges/" + tok, status: 404},
+			hostile{name: fmt.Sprintf("TokenLength%dPage", n), method: "GET", path: "/p/" + tok + "/receipt", status: 404})
+	}
+	return cs
+}
+
+// run sends one case as a browser would: form posts carry the cookie and
+// CSRF field that the address page issued, unless the case forges them.
+func (f *catalogueFixture) run(t *testing.T, c hostile) *httptest.ResponseRecorder {
+	t.Helper()
+	cl := newClient(t, f.srv, "198.51.100.20")
+	var req *http.Request
+	if c.form != nil {
+		form := url.Values{}
+		for k, v := range c.form {
+			form[k] = v
+		}
+		page := cl.get("/address?id=" + url.QueryEscape(f.addr.ID))
+		h := hidden(page.Body.String())
+		form.Set("csrf_token", h.Get("csrf_token"))
+		form.Set("idempotency_key", h.Get("idempotency_key"))
+		if c.csrf != nil {
+			form.Set("csrf_token", *c.csrf)
+			delete(cl.cookies, "kommunity_csrf")
+		}
+		req = httptest.NewRequest(c.method, c.path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		req = httptest.NewRequest(c.method, "/", strings.NewReader(c.body))
+		req.URL, _ = url.Parse(c.path)
+		req.RequestURI = c.path
+	}
+	for k, v := range c.header {
+		req.Header.Set(k, v)
+	}
+	return cl.do(req)
+}
+
+func runCatalogue(t *testing.T, st pledge.Store) {
+	f := newCatalogueFixture(t, st)
+	cases := f.cases()
+	if len(cases) < 40 {
+		t.Fatalf("the catalogue has %d cases, want at least 40", len(cases))
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := f.state(t)
+			w := f.run(t, c)
+			if w.Code != c.status {
+				t.Errorf("status %d, want %d: %.300s", w.Code, c.status, w.Body)
+			}
+			if c.field != "" {
+				var e struct {
+					Error struct{ Field string } `json:"error"`
+				}
+				if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error.Field != c.field {
+					t.Errorf("error field %q (%v), want %q: %s", e.Error.Field, err, c.field, w.Body)
+				}
+			}
+			if w.Code >= 500 || strings.Contains(w.Body.String(), "goroutine ") {
+				t.Errorf("internal failure reached the client: %d %.300s", w.Code, w.Body)
+			}
+			for _, r := range c.reject {
+				if strings.Contains(w.Body.String(), r) || strings.Contains(w.Header().Get("Location"), r) {
+					t.Errorf("response holds %q", r)
+				}
+			}
+			if c.check != nil {
+				c.check(t, w)
+			}
+			if after := f.state(t); !reflect.DeepEqual(before, after) {
+				t.Errorf("the store changed: %s", stateDiff(before, after))
+			}
+		})
+	}
+}
+
+// stateDiff names what differs between two states, briefly.
+func stateDiff(a, b storeState) string {
+	var d []string
+	if !reflect.DeepEqual(a.Areas, b.Areas) {
+		d = append(d, "areas")
+	}
+	if a.Unassigned != b.Unassigned {
+		d = append(d, "unassigned")
+	}
+	for id, n := range b.Pledged {
+		if a.Pledged[id] != n {
+			d = append(d, fmt.Sprintf("address %s pledged %d -> %d", id, a.Pledged[id], n))
+		}
+	}
+	for id, n := range a.Pledged {
+		if _, ok := b.Pledged[id]; !ok {
+			d = append(d, fmt.Sprintf("address %s pledged %d -> 0", id, n))
+		}
+	}
+	if a.Events != b.Events {
+		d = append(d, fmt.Sprintf("events %d -> %d", a.Events, b.Events))
+	}
+	if a.Fixture != b.Fixture {
+		d = append(d, fmt.Sprintf("fixture pledge %+v -> %+v", a.Fixture, b.Fixture))
+	}
+	return strings.Join(d, "; ")
+}
+
+func TestBadInputCatalogueSQLite(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	runCatalogue(t, st)
+}
+
+func TestBadInputCataloguePostgres(t *testing.T) {
+	st, err := postgres.Open(context.Background(), pgtest.URL(t), postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	runCatalogue(t, st)
+}
+
+// A slow body (a client that trickles its request to hold a connection)
+// is cut off by the server's read timeout and stores nothing.
+func TestSlowBodyIsCutOff(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f := newCatalogueFixture(t, st)
+	ts := httptest.NewUnstartedServer(f.srv)
+	ts.Config.ReadTimeout = 300 * time.Millisecond
+	ts.Start()
+	t.Cleanup(ts.Close)
+	before := f.state(t)
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := pledgeBody(f.addr.ID, `unit:2`)
+	fmt.Fprintf(conn, "POST /api/pledges HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+	start := time.Now()
+	var resp []byte
+	for i := 0; i < len(body); i++ {
+		if _, err := conn.Write([]byte{body[i]}); err != nil {
+			break // the server closed the connection: good
+		}
+		time.Sleep(50 * time.Millisecond)
+		if time.Since(start) > 3*time.Second {
+			break
+		}
+	}
+	conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	resp, _ = io.ReadAll(conn)
+	if strings.Contains(string(resp), "201 Created") {
+		t.Fatalf("a trickled body was accepted: %s", resp)
+	}
+	if time.Since(start) > 3*time.Second {
+		t.Errorf("the server held the slow connection for %v", time.Since(start))
+	}
+	if after := f.state(t); !reflect.DeepEqual(before, after) {
+		t.Errorf("the store changed")
+	}
+}
+
+// The request's Host and X-Forwarded-Proto never shape a link: without a
+// public URL links are relative; with one they use it, whatever the
+// client sends.
+func TestHostHeaderDoesNotShapeLinks(t *testing.T) {
+	for _, public := range []string{"", "https://kommunity.example"} {
+		t.Run("PublicURL="+public, func(t *testing.T) {
+			svc, m := MustOpenDemoService(t, func() time.Time { return catalogueNow })
+			srv := web.NewServer(svc, web.Config{PublicURL: public, PledgeRateLimit: -1}, quietLog())
+			addr := addressWith(t, svc, m, 1, 0)
+			cl := newClient(t, srv, "198.51.100.30")
+			cl.header.Set("X-Forwarded-Proto", "https")
+			cl.header.Set("X-Forwarded-Host", "evil.example")
+			page := cl.do(withHost(httptest.NewRequest("GET", "/address?id="+url.QueryEscape(addr.ID), nil), "evil.example"))
+			form := hidden(page.Body.String())
+			form.Set("address_id", addr.ID)
+			form.Set("name", "Ada")
+			form.Set("email", "ada@example.dk")
+			form.Set("consent", "yes")
+			req := httptest.NewRequest("POST", "/pledge", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			w := cl.do(withHost(req, "evil.example"))
+			loc := w.Header().Get("Location")
+			if w.Code != http.StatusSeeOther || strings.Contains(loc, "evil") || !strings.HasPrefix(loc, public+"/p/") {
+				t.Fatalf("redirect %d %q, want %s/p/...", w.Code, loc, public)
+			}
+			r := cl.do(withHost(httptest.NewRequest("GET", strings.TrimPrefix(loc, public), nil), "evil.example"))
+			if strings.Contains(r.Body.String(), "evil.example") {
+				t.Errorf("the receipt links to the client's Host")
+			}
+			token := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(loc, public), "/p/"), "/receipt")
+			if !strings.Contains(r.Body.String(), ">"+public+"/p/"+token+"<") {
+				t.Errorf("the receipt does not show %s/p/%s", public, token)
+			}
+			api := cl.do(withHost(jsonRequest("POST", "/api/pledges", pledgeBody(addressWith(t, svc, m, 1, 0).ID, "")), "evil.example"))
+			var got struct {
+				Token     string `json:"token"`
+				ManageURL string `json:"manage_url"`
+			}
+			_ = json.Unmarshal(api.Body.Bytes(), &got)
+			if api.Code != 201 || got.ManageURL != public+"/p/"+got.Token {
+				t.Errorf("API manage_url %q (%d), want %s/p/%s", got.ManageURL, api.Code, public, got.Token)
+			}
+			hsts := api.Header().Get("Strict-Transport-Security")
+			if (public != "") != (hsts != "") {
+				t.Errorf("HSTS %q with public URL %q", hsts, public)
+			}
+		})
+	}
+}
+
+func withHost(r *http.Request, host string) *http.Request {
+	r.Host = host
+	return r
+}
+
+func jsonRequest(method, path, body string) *http.Request {
+	r := httptest.NewRequest(method, path, strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	return r
+}
