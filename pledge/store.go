@@ -62,6 +62,10 @@ type Store interface {
 	// and how many pledges lapsed. ENOTFOUND if there is no such area.
 	LapseArea(ctx context.Context, code string, at time.Time, decide Decider) (Area, int, error)
 
+	// FeatureStore pages areas and addresses for the OGC API – Features
+	// layer.
+	FeatureStore
+
 	// Events lists outbox events in the order recorded.
 	Events(ctx context.Context) ([]Event, error)
 	// Ping reports whether the store is reachable.

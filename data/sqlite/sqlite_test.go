@@ -32,3 +32,7 @@ func TestRateCounter(t *testing.T) {
 func TestContactUpdater(t *testing.T) {
 	storetest.RunContactUpdater(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
+
+func TestFeatureConformance(t *testing.T) {
+	storetest.RunFeatures(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
