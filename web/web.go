@@ -53,6 +53,14 @@ type Config struct {
 	// X-Forwarded-For names the client; nil trusts none, so the client is
 	// the connection's peer.
 	TrustedProxies []string
+
+	// PublicURL is the service's address as clients reach it (scheme,
+	// host, any path prefix; e.g. "https://kommunity.example"), for the
+	// absolute links of the OGC API. "" links to ListenAddr.
+	PublicURL string
+	// ListenAddr is the host:port the listener is bound to, for links when
+	// PublicURL is "". The request's Host header is never trusted for links.
+	ListenAddr string
 }
 
 // Server serves the API over a pledge.Service.
@@ -137,6 +145,7 @@ func (s *Server) routes() {
 	r.POST("/p/:token/contact", s.checkForm, s.postContact)
 	r.POST("/p/:token/withdraw", s.checkForm, s.postWithdraw)
 	r.GET("/static/*filepath", s.serveStatic())
+	s.ogcRoutes(r)
 
 	r.NoRoute(s.pageNotFound)
 	r.NoMethod(s.methodNotAllowed)

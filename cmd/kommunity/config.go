@@ -19,7 +19,10 @@ type Config struct {
 	DBMaxConns         int64
 	DBStatementTimeout time.Duration
 
-	Addr         string
+	Addr string
+	// PublicURL is where clients reach the service (https://host[/prefix]),
+	// for the absolute links of the OGC API; "" links to the bound address.
+	PublicURL    string
 	Demo         bool
 	DemoSeed     uint64
 	ReadTimeout  time.Duration
@@ -106,6 +109,7 @@ func (c *Config) storeFlags(fs *flag.FlagSet, errs *envErr) {
 func (c *Config) serveFlags(fs *flag.FlagSet, errs *envErr) {
 	c.storeFlags(fs, errs)
 	stringVar(fs, &c.Addr, "addr", "ADDR", "listen `address`", errs)
+	stringVar(fs, &c.PublicURL, "public-url", "PUBLIC_URL", "`URL` clients reach the service at (https://host[/prefix]), for the OGC API's links; empty links to the listen address", errs)
 	boolVar(fs, &c.Demo, "demo", "DEMO", "fill an empty store with a generated demo municipality", errs)
 	uint64Var(fs, &c.DemoSeed, "demo-seed", "DEMO_SEED", "seed of the demo generator", errs)
 	durationVar(fs, &c.ReadTimeout, "read-timeout", "READ_TIMEOUT", "HTTP read timeout", errs)

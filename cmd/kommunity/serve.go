@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -46,6 +47,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return usageError{err}
 	}
+	if err := checkPublicURL(cfg.PublicURL); err != nil {
+		return usageError{err}
+	}
 	// The log (a line per request) is buffered: see logbuf.
 	logs := logbuf.New(stderr, 200*time.Millisecond)
 	defer logs.Close()
@@ -69,11 +73,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
+	// Listen before building the handler: links without --public-url
+	// name the bound address, known only now (--addr may say port 0).
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	srv := &http.Server{
 		Handler: web.NewServer(svc, web.Config{
 			MaxBodyBytes: cfg.MaxBodyBytes, TileURL: cfg.TileURL, TileAttribution: cfg.TileAttribution,
 			PledgeRateLimit: int(cfg.PledgeRateLimit), PledgeRateWindow: cfg.PledgeRateWindow,
 			AdminToken: cfg.AdminToken, TenderPackage: tender, TrustedProxies: proxies,
+			PublicURL: cfg.PublicURL, ListenAddr: ln.Addr().String(),
 		}, log),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       cfg.ReadTimeout,
@@ -81,9 +93,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tcp.IP.IsUnspecified() && cfg.PublicURL == "" {
+		log.Warn("the OGC API's links name the listen address, which other hosts cannot reach: set --public-url", "addr", ln.Addr().String())
 	}
 	fmt.Fprintf(stdout, "kommunity listening on http://%s\n", ln.Addr())
 	if cfg.LapseInterval > 0 {
@@ -130,6 +141,19 @@ func seedDemo(ctx context.Context, svc *pledge.Service, seed uint64, log *slog.L
 		return err
 	}
 	log.Info("demo: generated", "areas", len(m.Areas), "addresses", len(m.Addresses), "pledges", len(m.Pledges))
+	return nil
+}
+
+// checkPublicURL accepts an absolute http(s) URL without query or
+// fragment, or "".
+func checkPublicURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("--public-url: %q is not an http(s)://host[/prefix] URL", s)
+	}
 	return nil
 }
 
