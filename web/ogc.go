@@ -287,16 +287,16 @@ type addressProperties struct {
 }
 
 type ogcFeature struct {
-	Type       string           `json:"type"`
-	ID         string           `json:"id"`
-	Geometry   geojson.Geometry `json:"geometry"`
-	Properties any              `json:"properties"`
-	Links      []ogcLink        `json:"links,omitempty"`
+	Type       string            `json:"type"`
+	ID         string            `json:"id"`
+	Geometry   *geojson.Geometry `json:"geometry"`
+	Properties any               `json:"properties"`
+	Links      []ogcLink         `json:"links,omitempty"`
 }
 
 func (s *Server) areaFeature(a pledge.Area) ogcFeature {
 	j := NewAreaJSON(a, s.now())
-	return ogcFeature{Type: "Feature", ID: a.Code, Geometry: geojson.Geometry{Coordinates: a.Geometry},
+	return ogcFeature{Type: "Feature", ID: a.Code, Geometry: geojson.NewGeometry(a.Geometry),
 		Properties: areaProperties{Code: j.Code, Name: j.Name, Addresses: j.Addresses, Units: j.Units, PledgedUnits: j.PledgedUnits,
 			TakeUp: decimal(j.TakeUp), ThresholdPercent: decimal(j.ThresholdPercent), ThresholdUnits: j.ThresholdUnits, Status: j.Status, Deadline: j.Deadline}}
 }
@@ -307,7 +307,7 @@ func addressFeature(a pledge.Address) ogcFeature {
 		code := a.AreaCode
 		p.AreaCode = &code
 	}
-	return ogcFeature{Type: "Feature", ID: a.ID, Geometry: geojson.Geometry{Coordinates: a.Point}, Properties: p}
+	return ogcFeature{Type: "Feature", ID: a.ID, Geometry: geojson.NewGeometry(a.Point), Properties: p}
 }
 
 type featureCollection struct {
