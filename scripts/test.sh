@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 log() { printf '== %s\n' "$*" >&2; }
 ci() { [ "${CI:-}" = "true" ]; }
 
-PACKAGES=(postgresql-15 postgresql-15-postgis-3 chromium fonts-liberation poppler-utils)
+PACKAGES=(postgresql-15 postgresql-15-postgis-3 chromium fonts-liberation poppler-utils gdal-bin)
 
 install_packages() {
 	local missing=()
