@@ -33,6 +33,7 @@ type Service struct {
 
 	progress progressCache
 	secrets  secrets
+	extents  extentsCache
 }
 
 // NewService returns a Service on store with the real clock.

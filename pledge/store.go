@@ -66,6 +66,9 @@ type Store interface {
 	RateCounter
 	// SecretStore keeps the secrets every instance shares.
 	SecretStore
+	// FeatureStore pages areas and addresses for the OGC API – Features
+	// layer.
+	FeatureStore
 
 	// Events lists outbox events in the order recorded.
 	Events(ctx context.Context) ([]Event, error)

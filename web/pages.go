@@ -626,7 +626,7 @@ func (s *Server) manageError(c *gin.Context, l *Locale, token string, err error,
 
 // pageNotFound answers unknown paths: JSON under /api/, a page elsewhere.
 func (s *Server) pageNotFound(c *gin.Context) {
-	if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+	if jsonPath(c.Request.URL.Path) {
 		s.writeError(c, pledge.Errorf(pledge.ENOTFOUND, "no such page"))
 		return
 	}
@@ -634,7 +634,7 @@ func (s *Server) pageNotFound(c *gin.Context) {
 }
 
 func (s *Server) methodNotAllowed(c *gin.Context) {
-	if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+	if jsonPath(c.Request.URL.Path) {
 		c.JSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed", Message: "method not allowed"}})
 		return
 	}

@@ -51,13 +51,18 @@ type Config struct {
 	// "https://kommunity.example" (no path): manage links, e-mails and
 	// redirects are built on it, never on the request's Host header, and
 	// with https cookies are Secure with the __Host- prefix and HSTS is
-	// sent. "" makes links relative paths.
+	// sent. "" makes links relative paths (the OGC API's, which GDAL
+	// needs absolute, then use ListenAddr).
 	PublicURL string
 
 	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
 	// X-Forwarded-For names the client; nil trusts none, so the client is
 	// the connection's peer.
 	TrustedProxies []string
+
+	// ListenAddr is the host:port the listener is bound to, for links when
+	// PublicURL is "". The request's Host header is never trusted for links.
+	ListenAddr string
 }
 
 // Server serves the API over a pledge.Service.
@@ -139,6 +144,7 @@ func (s *Server) routes() {
 	r.POST("/p/:token/contact", s.checkForm, s.postContact)
 	r.POST("/p/:token/withdraw", s.checkForm, s.postWithdraw)
 	r.GET("/static/*filepath", s.serveStatic())
+	s.ogcRoutes(r)
 
 	r.NoRoute(s.pageNotFound)
 	r.NoMethod(s.methodNotAllowed)

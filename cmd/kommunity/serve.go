@@ -45,7 +45,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	publicURL, err := parsePublicURL(cfg.PublicURL)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	proxies, err := parseProxies(cfg.TrustedProxies)
 	if err != nil {
@@ -74,12 +74,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
+	// Listen before building the handler: links without --public-url
+	// name the bound address, known only now (--addr may say port 0).
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	srv := &http.Server{
 		Handler: web.NewServer(svc, web.Config{
 			MaxBodyBytes: cfg.MaxBodyBytes, TileURL: cfg.TileURL, TileAttribution: cfg.TileAttribution,
 			PledgeRateLimit: int(cfg.PledgeRateLimit), PledgeRateWindow: cfg.PledgeRateWindow,
 			AdminToken: cfg.AdminToken, TenderPackage: tender, TrustedProxies: proxies,
-			PublicURL: publicURL,
+			PublicURL: publicURL, ListenAddr: ln.Addr().String(),
 		}, log),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       cfg.ReadTimeout,
@@ -87,9 +94,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tcp.IP.IsUnspecified() && cfg.PublicURL == "" {
+		log.Warn("the OGC API's links name the listen address, which other hosts cannot reach: set --public-url", "addr", ln.Addr().String())
 	}
 	fmt.Fprintf(stdout, "kommunity listening on http://%s\n", ln.Addr())
 	if cfg.LapseInterval > 0 {

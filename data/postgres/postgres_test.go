@@ -44,6 +44,10 @@ func TestLimitedPledger(t *testing.T) {
 	storetest.RunLimitedPledger(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
 
+func TestFeatureConformance(t *testing.T) {
+	storetest.RunFeatures(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
 // schema lists the definitions of the addresses and pledges indexes and
 // constraints.
 func schema(t *testing.T, st *postgres.Store, url string) []string {

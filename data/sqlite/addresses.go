@@ -108,7 +108,8 @@ type addressImport struct {
 
 const addressIndexes = `CREATE UNIQUE INDEX addresses_id ON addresses(id);
 	CREATE INDEX addresses_area ON addresses(area_id, units);
-	CREATE INDEX addresses_search ON addresses(search_key)`
+	CREATE INDEX addresses_search ON addresses(search_key);
+	CREATE INDEX addresses_lon_lat ON addresses(lon, lat)`
 
 func (im *addressImport) begin(ctx context.Context) error {
 	// A bigger page cache for this connection: a million-row import touches
@@ -135,7 +136,8 @@ func (im *addressImport) begin(ctx context.Context) error {
 		return err
 	}
 	if im.direct = n == 0; im.direct {
-		_, err := im.tx.ExecContext(ctx, `DROP INDEX addresses_id; DROP INDEX addresses_area; DROP INDEX addresses_search`)
+		_, err := im.tx.ExecContext(ctx, `DROP INDEX addresses_id; DROP INDEX addresses_area; DROP INDEX addresses_search;
+			DROP INDEX addresses_lon_lat`)
 		return err
 	}
 	if _, err := im.tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS import_addresses (

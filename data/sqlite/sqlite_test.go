@@ -36,3 +36,7 @@ func TestLimitedPledges(t *testing.T) {
 func TestContactUpdater(t *testing.T) {
 	storetest.RunContactUpdater(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
+
+func TestFeatureConformance(t *testing.T) {
+	storetest.RunFeatures(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
