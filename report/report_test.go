@@ -25,7 +25,7 @@ import (
 // smallConfig is a municipality of three areas, some above threshold.
 var smallConfig = demo.Config{Seed: 1, Areas: 3, Addresses: 900}
 
-var wantFiles = []string{report.FilePDF, report.FileArea, report.FileAddresses, report.FileAddressesCSV, report.FileRoute, report.FileManifest}
+var wantFiles = []string{report.FilePDF, report.FileArea, report.FileAddresses, report.FileAddressesCSV, report.FileRoute, report.FileGeoPackage, report.FileManifest}
 
 func TestPackageFiles(t *testing.T) {
 	svc, m := MustOpenDemoService(t, smallConfig, nil)
