@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test against real components: go vet, then go test -race over
 # all packages. What the tests need (PostgreSQL 15 + PostGIS 3, chromium,
-# poppler-utils) is installed with apt-get when we are root, and a
+# poppler-utils, gdal-bin) is installed with apt-get when we are root, and a
 # throw-away PostgreSQL cluster is started on 127.0.0.1 and stopped at exit.
 #
 # Without root or apt the tests that need those components skip with a
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 log() { printf '== %s\n' "$*" >&2; }
 ci() { [ "${CI:-}" = "true" ]; }
 
-PACKAGES=(postgresql-15 postgresql-15-postgis-3 chromium fonts-liberation poppler-utils)
+PACKAGES=(postgresql-15 postgresql-15-postgis-3 chromium fonts-liberation poppler-utils gdal-bin)
 
 install_packages() {
 	local missing=()
