@@ -7,12 +7,15 @@ import (
 )
 
 // InputError is a problem with one place in an input file. Line is a line
-// number (CSV) and Feature a 1-based feature number (GeoJSON); either may be
-// zero when it does not apply.
+// number (CSV), Feature a 1-based feature number (GeoJSON) and Record a
+// 1-based record number (Shapefile) or feature id (GeoPackage); any may be
+// zero when it does not apply. Line and Record print alike, "adr.shp:17:",
+// as GIS tools number records.
 type InputError struct {
 	File    string
 	Line    int
 	Feature int
+	Record  int
 	Field   string
 	Reason  string
 }
@@ -22,6 +25,8 @@ func (e *InputError) Error() string {
 	b.WriteString(e.File)
 	if e.Line > 0 {
 		fmt.Fprintf(&b, ":%d", e.Line)
+	} else if e.Record > 0 {
+		fmt.Fprintf(&b, ":%d", e.Record)
 	}
 	b.WriteString(": ")
 	if e.Feature > 0 {

@@ -16,7 +16,7 @@ type AddressRecord struct {
 	Text  string    // human-readable address, e.g. "Nørregade 12, 8305 Samsø"
 	Point orb.Point // lon, lat
 	Units int       // households behind the address, at least 1
-	Line  int       // line (CSV) or feature number (GeoJSON) in the source file
+	Line  int       // line (CSV), feature number (GeoJSON), record number (Shapefile) or feature id (GeoPackage)
 	// Derived is true when ID was derived from the content; repeated derived
 	// ids are extra units of one address rather than duplicates.
 	Derived bool

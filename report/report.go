@@ -45,6 +45,7 @@ const (
 	FileAddresses    = "addresses.geojson"
 	FileAddressesCSV = "addresses.csv"
 	FileRoute        = "route.geojson"
+	FileGeoPackage   = "tender.gpkg"
 	FileManifest     = "manifest.txt"
 )
 
@@ -52,7 +53,8 @@ const (
 var CSVHeader = []string{"address_id", "text", "lon", "lat", "units", "pledged_units", "drop_m"}
 
 // Write writes t's tender package to w as a ZIP: tender.pdf, area.geojson,
-// addresses.geojson, addresses.csv, route.geojson and manifest.txt (each
+// addresses.geojson, addresses.csv, route.geojson, tender.gpkg and
+// manifest.txt (each
 // file's SHA-256 in sha256sum format), in that order, every entry dated
 // t.Now. The same t gives the same bytes. Returns EINVALID for an unknown
 // language or a missing clock.
@@ -77,6 +79,7 @@ func Write(w io.Writer, t Tender) error {
 		{FileAddresses, r.writeAddressesGeoJSON},
 		{FileAddressesCSV, r.writeAddressesCSV},
 		{FileRoute, r.writeRouteGeoJSON},
+		{FileGeoPackage, r.writeGeoPackage},
 	} {
 		method := zip.Deflate
 		if f.name == FilePDF {

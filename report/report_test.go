@@ -2,12 +2,16 @@ package report_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +22,7 @@ import (
 	"time"
 
 	"github.com/kommunity/kommunity/data/demo"
+	"github.com/kommunity/kommunity/geo/gpkg"
 	"github.com/kommunity/kommunity/pledge"
 	"github.com/kommunity/kommunity/report"
 )
@@ -25,7 +30,7 @@ import (
 // smallConfig is a municipality of three areas, some above threshold.
 var smallConfig = demo.Config{Seed: 1, Areas: 3, Addresses: 900}
 
-var wantFiles = []string{report.FilePDF, report.FileArea, report.FileAddresses, report.FileAddressesCSV, report.FileRoute, report.FileManifest}
+var wantFiles = []string{report.FilePDF, report.FileArea, report.FileAddresses, report.FileAddressesCSV, report.FileRoute, report.FileGeoPackage, report.FileManifest}
 
 func TestPackageFiles(t *testing.T) {
 	svc, m := MustOpenDemoService(t, smallConfig, nil)
@@ -190,6 +195,51 @@ func TestPackageFiles(t *testing.T) {
 		for _, f := range fc.Features[2:] {
 			if f.Properties["kind"] != "drop" || f.Geometry.Type != "LineString" {
 				t.Errorf("feature %v %s after the trench, want drops", f.Properties["kind"], f.Geometry.Type)
+			}
+		}
+	})
+
+	t.Run("GeoPackage", func(t *testing.T) {
+		b := fileOf(t, files, report.FileGeoPackage)
+		// GeoPackage 1.3 in the SQLite header: application_id "GPKG" at
+		// offset 68, user_version 10300 at offset 60.
+		if len(b) < 100 || string(b[68:72]) != "GPKG" || binary.BigEndian.Uint32(b[60:64]) != 10300 {
+			t.Fatal("tender.gpkg lacks the GeoPackage 1.3 application_id and user_version")
+		}
+		path := writeTemp(t, "tender.gpkg", b)
+		l, err := gpkg.OpenLayer(context.Background(), path, "tender.gpkg", "addresses")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		rows, err := csv.NewReader(bytes.NewReader(fileOf(t, files, report.FileAddressesCSV))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.CRS == nil || l.CRS.Code() != 4326 || strings.Join(l.Fields, ",") != "address_id,text,units,pledged_units,drop_m" {
+			t.Fatalf("addresses layer: CRS %v (%v), fields %v", l.CRS, l.CRSErr, l.Fields)
+		}
+		for i := 1; ; i++ {
+			f, err := l.Next()
+			if errors.Is(err, io.EOF) {
+				if i != len(rows) {
+					t.Errorf("%d features, the CSV has %d rows", i-1, len(rows)-1)
+				}
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			row := rows[i]
+			drop := ""
+			if d, ok := f.Attrs[4].(float64); ok {
+				drop = strconv.FormatFloat(d, 'f', 2, 64)
+			}
+			p := f.Geom.FlatCoords()
+			got := []string{f.Attrs[0].(string), f.Attrs[1].(string), strconv.FormatFloat(p[0], 'f', -1, 64), strconv.FormatFloat(p[1], 'f', -1, 64),
+				strconv.FormatInt(f.Attrs[2].(int64), 10), strconv.FormatInt(f.Attrs[3].(int64), 10), drop}
+			if strings.Join(got, "|") != strings.Join(row, "|") || f.Record != i {
+				t.Fatalf("feature %d = %v, the CSV row is %v", f.Record, got, row)
 			}
 		}
 	})

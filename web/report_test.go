@@ -68,7 +68,7 @@ func TestTenderDownload(t *testing.T) {
 		for _, f := range zr.File {
 			names = append(names, f.Name)
 		}
-		if len(names) != 6 || names[0] != report.FilePDF || names[5] != report.FileManifest {
+		if len(names) != 7 || names[0] != report.FilePDF || names[5] != report.FileGeoPackage || names[6] != report.FileManifest {
 			t.Errorf("files %v", names)
 		}
 	})

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -24,7 +26,8 @@ func runImportAreas(ctx context.Context, args []string, stdout, stderr io.Writer
 	idProp := fs.String("id-prop", "", "feature property holding the area code (default: the feature id, then \"code\" or \"id\")")
 	nameProp := fs.String("name-prop", "", "feature property holding the area name (default \"name\")")
 	threshold := fs.Float64("threshold", -1, "take-up threshold `percent` (default 50 for new areas; given, it applies to existing areas too)")
-	crsFlag := fs.String("crs", "", "coordinate reference system of the file, e.g. EPSG:25832 (default: the file's crs member, else EPSG:4326)")
+	crsFlag := fs.String("crs", "", "coordinate reference system of the file, e.g. EPSG:25832 (default: the file's crs member, else EPSG:4326; Shapefile: its .prj; GeoPackage: the layer's srs_id)")
+	layer := fs.String("layer", "", "GeoPackage: the features `table` to read (default: the only one)")
 	pos, err := parseArgs(fs, args, errs)
 	if err != nil {
 		return usageError{err}
@@ -42,13 +45,12 @@ func runImportAreas(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *threshold != -1 {
 		imp.ThresholdPercent = threshold
 	}
-	f, err := os.Open(pos[0])
-	if err != nil {
-		return err
+	kind := layeredKind(pos[0])
+	if *layer != "" && kind != kindGPKG {
+		return usageError{errors.New("--layer goes with a GeoPackage (.gpkg)")}
 	}
-	defer f.Close()
 	name := filepath.Base(pos[0])
-	areas, warns, err := geo.ReadAreas(progressReader(f, "reading "+name, stderr), name, opt)
+	areas, warns, err := readAreaFile(ctx, pos[0], kind, *layer, opt, stderr)
 	for _, w := range warns {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
@@ -85,6 +87,7 @@ func runImportAddresses(ctx context.Context, args []string, stdout, stderr io.Wr
 	unitsFile := fs.String("units", "", "dawa: unit `file` (Enhedsadresse.CSV) giving the units per address")
 	streetsFile := fs.String("streets", "", "dawa: street-name `file` (Vejnavn.CSV) for address texts")
 	skip := fs.Bool("skip-invalid", false, "import the valid rows and report the rest (default: any bad row rejects the import)")
+	layer := fs.String("layer", "", "GeoPackage: the features `table` to read (default: the only one)")
 	pos, err := parseArgs(fs, args, errs)
 	if err != nil {
 		return usageError{err}
@@ -127,15 +130,44 @@ func runImportAddresses(ctx context.Context, args []string, stdout, stderr io.Wr
 		defer sf.Close()
 		*side.r, *side.name = sf, filepath.Base(side.path)
 	}
-	f, err := os.Open(pos[0])
-	if err != nil {
-		return err
+	kind := layeredKind(pos[0])
+	if kind != "" {
+		// Shapefiles and GeoPackages carry their own geometry, CRS and
+		// code page, so the delimited-file options do not apply.
+		var wrong []string
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "format", "x-col", "y-col", "delimiter", "units", "streets":
+				wrong = append(wrong, "--"+f.Name)
+			}
+		})
+		if len(wrong) > 0 {
+			return usageError{fmt.Errorf("%s do(es) not apply to a %s file", strings.Join(wrong, ", "), kind)}
+		}
 	}
-	defer f.Close()
+	if *layer != "" && kind != kindGPKG {
+		return usageError{errors.New("--layer goes with a GeoPackage (.gpkg)")}
+	}
 	name := filepath.Base(pos[0])
-	rd, err := geo.NewAddressReader(progressReader(f, "importing "+name, stderr), name, opt)
-	if err != nil {
-		return importRejected(err)
+	var rd *geo.AddressReader
+	if kind != "" {
+		l, closeLayer, err := openLayered(ctx, pos[0], kind, *layer, "importing "+name, stderr)
+		if err != nil {
+			return importRejected(err)
+		}
+		defer closeLayer()
+		if rd, err = geo.NewVectorAddressReader(l, opt); err != nil {
+			return importRejected(err)
+		}
+	} else {
+		f, err := os.Open(pos[0])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if rd, err = geo.NewAddressReader(progressReader(f, "importing "+name, stderr), name, opt); err != nil {
+			return importRejected(err)
+		}
 	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
@@ -156,6 +188,26 @@ func runImportAddresses(ctx context.Context, args []string, stdout, stderr io.Wr
 	fmt.Fprintf(stdout, "%s: read %d, imported %d, updated %d, unchanged %d, unassigned %d, rejected %d (%.1fs)\n",
 		name, res.Read, res.Imported, res.Updated, res.Unchanged, res.Unassigned, len(res.Rejected), time.Since(start).Seconds())
 	return nil
+}
+
+// readAreaFile reads areas from GeoJSON, a Shapefile or a GeoPackage
+// layer, by kind (layeredKind; "" is GeoJSON).
+func readAreaFile(ctx context.Context, path, kind, layer string, opt geo.AreaReadOptions, stderr io.Writer) ([]geo.AreaFeature, []geo.Warning, error) {
+	name := filepath.Base(path)
+	if kind != "" {
+		l, closeLayer, err := openLayered(ctx, path, kind, layer, "reading "+name, stderr)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer closeLayer()
+		return geo.ReadVectorAreas(l, opt)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	return geo.ReadAreas(progressReader(f, "reading "+name, stderr), name, opt)
 }
 
 // importRejected explains that nothing changed, then what was wrong.

@@ -43,8 +43,8 @@ const usage = `kommunity: broadband demand aggregation
 
 Usage:
   kommunity serve [--demo] [--addr ADDR] [--db FILE]     run the web service
-  kommunity import areas [flags] FILE                    import area polygons (GeoJSON)
-  kommunity import addresses [flags] FILE                import address points (DAWA, CSV, GeoJSON)
+  kommunity import areas [flags] FILE                    import area polygons (GeoJSON, Shapefile, GeoPackage)
+  kommunity import addresses [flags] FILE                import address points (DAWA, CSV, GeoJSON, Shapefile, GeoPackage)
   kommunity import roads FILE                            import road centrelines (GeoJSON lines) for route estimates
   kommunity areas [--json] [--db FILE]                   list areas and their progress
   kommunity area set --area CODE [--threshold PCT] [--threshold-units N] [--deadline DAY|none] [--status S]

@@ -121,7 +121,7 @@ func TestReportCommand(t *testing.T) {
 		t.Error("two runs with the same --date give different bytes")
 	}
 	files := readZip(t, mustReadFile(t, a))
-	if len(files) != 6 || files["manifest.txt"] == nil || !bytes.HasPrefix(files["tender.pdf"], []byte("%PDF-")) {
+	if len(files) != 7 || files["tender.gpkg"] == nil || files["manifest.txt"] == nil || !bytes.HasPrefix(files["tender.pdf"], []byte("%PDF-")) {
 		t.Errorf("package files %d", len(files))
 	}
 
