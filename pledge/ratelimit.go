@@ -101,7 +101,7 @@ func (s *Service) Throttle(ctx context.Context, l RateLimit) (refused, countErr 
 
 // ErrTooMany is the error of an attempt over its rate limit.
 func ErrTooMany() *Error {
-	return Errorf(ETOOMANY, "too many requests from this client; try again later")
+	return &Error{Code: ETOOMANY, Reason: ReasonRateLimited, Message: "too many requests from this client; try again later"}
 }
 
 // ClientKey is the rate-limit key of a client (an IP address or network)

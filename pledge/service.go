@@ -134,19 +134,19 @@ func (r *PledgeRequest) normalise() {
 // first problem as an EINVALID error naming the field.
 func (r PledgeRequest) Validate() error {
 	if r.AddressID == "" {
-		return FieldError("address_id", "choose an address")
+		return Invalid("address_id", ReasonAddressRequired, "choose an address")
 	}
 	if r.Unit < 0 {
-		return FieldError("unit", "unit must be 1 or more")
+		return Invalid("unit", ReasonUnitRange, "unit must be 1 or more")
 	}
 	if r.Unit > MaxUnit {
-		return FieldError("unit", "no address has this many units")
+		return Invalid("unit", ReasonUnitRange, "no address has this many units")
 	}
 	if r.Name == "" {
-		return FieldError("name", "enter your name")
+		return Invalid("name", ReasonNameRequired, "enter your name")
 	}
 	if utf8.RuneCountInString(r.Name) > 200 || !utf8.ValidString(r.Name) {
-		return FieldError("name", "name must be at most 200 characters of text")
+		return Invalid("name", ReasonNameTooLong, "name must be at most 200 characters of text")
 	}
 	if hasInvisible(r.Name) {
 		return invisibleError("name")
@@ -158,16 +158,16 @@ func (r PledgeRequest) Validate() error {
 		return invisibleError("phone")
 	}
 	if r.Email == "" && r.Phone == "" {
-		return FieldError("email", "enter an e-mail address or a phone number")
+		return Invalid("email", ReasonContactRequired, "enter an e-mail address or a phone number")
 	}
 	if r.Email != "" && !validEmail(r.Email) {
-		return FieldError("email", "this is not an e-mail address")
+		return Invalid("email", ReasonEmailInvalid, "this is not an e-mail address")
 	}
 	if r.Phone != "" && !validPhone(r.Phone) {
-		return FieldError("phone", "a phone number has 8 to 15 digits")
+		return Invalid("phone", ReasonPhoneInvalid, "a phone number has 8 to 15 digits")
 	}
 	if !r.Consent {
-		return FieldError("consent", "accept the area's terms to pledge")
+		return Invalid("consent", ReasonConsentRequired, "accept the area's terms to pledge")
 	}
 	return nil
 }
@@ -229,7 +229,7 @@ func hasInvisible(s string) bool {
 // invisibleError is the EINVALID error of a field that holds an invisible
 // or control character (NUL, ESC, U+202E, U+200B ...).
 func invisibleError(field string) *Error {
-	return FieldError(field, "must not contain invisible or control characters")
+	return Invalid(field, ReasonInvisible, "must not contain invisible or control characters")
 }
 
 // CreatePledge records a household's pledge for one unit and returns it with
@@ -243,10 +243,10 @@ func (s *Service) CreatePledge(ctx context.Context, req PledgeRequest, idempoten
 	idempotencyKey = strings.TrimSpace(idempotencyKey)
 	verr := req.Validate()
 	if verr == nil && len(idempotencyKey) > 200 {
-		verr = FieldError("Idempotency-Key", "at most 200 characters")
+		verr = Invalid("Idempotency-Key", ReasonIdempotencyKey, "at most 200 characters")
 	}
 	if verr == nil && idempotencyKey != "" && hasInvisible(idempotencyKey) {
-		verr = FieldError("Idempotency-Key", "must be printable text")
+		verr = Invalid("Idempotency-Key", ReasonIdempotencyKey, "must be printable text")
 	}
 	// The attempt counts first, valid or not. A LimitedPledger counts a
 	// valid one in the same trip as its pledge; a replayed idempotency key
@@ -307,9 +307,9 @@ func (s *Service) CreatePledge(ctx context.Context, req PledgeRequest, idempoten
 		var e *Error
 		switch code := ErrorCode(err); {
 		case code == ENOTFOUND:
-			return Pledge{}, false, FieldError("address_id", "no address with this id")
+			return Pledge{}, false, Invalid("address_id", ReasonAddressUnknown, "no address with this id")
 		case code == EINVALID && errors.As(err, &e) && e.Field == "":
-			return Pledge{}, false, FieldError("address_id", "this address is outside every area, so it cannot be pledged yet")
+			return Pledge{}, false, Invalid("address_id", ReasonAddressOutside, "this address is outside every area, so it cannot be pledged yet")
 		case code != ECONFLICT:
 			return Pledge{}, false, err
 		}
@@ -336,9 +336,9 @@ func (s *Service) replay(ctx context.Context, key, hash string) (Pledge, bool, e
 	case p.Status != PledgeActive:
 		// Its fingerprint was erased with its contact details: whatever
 		// was sent, it is not created again, nor answered as created.
-		return Pledge{}, false, Errorf(ECONFLICT, "the pledge made with this Idempotency-Key is %s; send a new request to pledge again", p.Status)
+		return Pledge{}, false, &Error{Code: ECONFLICT, Reason: ReasonKeyReused, Message: fmt.Sprintf("the pledge made with this Idempotency-Key is %s; send a new request to pledge again", p.Status)}
 	case p.RequestHash != hash:
-		return Pledge{}, false, Errorf(ECONFLICT, "this Idempotency-Key was already used for a different pledge")
+		return Pledge{}, false, &Error{Code: ECONFLICT, Reason: ReasonKeyReused, Message: "this Idempotency-Key was already used for a different pledge"}
 	}
 	return p, true, nil
 }
@@ -349,10 +349,10 @@ func (s *Service) replay(ctx context.Context, key, hash string) (Pledge, bool, e
 func (s *Service) onPledge(now time.Time) Decider {
 	return func(a Area) (Transition, error) {
 		if a.Status != StatusCollecting && a.Status != StatusThresholdReached {
-			return Transition{}, Errorf(ECONFLICT, "area %s is not collecting pledges (status %s)", a.Code, a.Status)
+			return Transition{}, &Error{Code: ECONFLICT, Reason: ReasonAreaClosed, Message: fmt.Sprintf("area %s is not collecting pledges (status %s)", a.Code, a.Status)}
 		}
 		if a.Deadline != nil && now.After(*a.Deadline) {
-			return Transition{}, Errorf(ECONFLICT, "the deadline of area %s has passed", a.Code)
+			return Transition{}, &Error{Code: ECONFLICT, Reason: ReasonAreaClosed, Message: fmt.Sprintf("the deadline of area %s has passed", a.Code)}
 		}
 		if a.Status == StatusCollecting && a.ThresholdMet() {
 			return Transition{Status: StatusThresholdReached, Event: &Event{
@@ -369,7 +369,7 @@ func (s *Service) onPledge(now time.Time) Decider {
 // an unknown token.
 func (s *Service) Pledge(ctx context.Context, token string) (Pledge, error) {
 	if token == "" || len(token) > 200 {
-		return Pledge{}, Errorf(ENOTFOUND, "no pledge with this link")
+		return Pledge{}, &Error{Code: ENOTFOUND, Reason: ReasonPledgeNotFound, Message: "no pledge with this link"}
 	}
 	return s.Store.PledgeByToken(ctx, token)
 }
@@ -380,7 +380,7 @@ func (s *Service) Pledge(ctx context.Context, token string) (Pledge, error) {
 // once the area is past collecting (tender open and later).
 func (s *Service) WithdrawPledge(ctx context.Context, token string) (Pledge, error) {
 	if token == "" || len(token) > 200 {
-		return Pledge{}, Errorf(ENOTFOUND, "no pledge with this link")
+		return Pledge{}, &Error{Code: ENOTFOUND, Reason: ReasonPledgeNotFound, Message: "no pledge with this link"}
 	}
 	p, err := s.Store.WithdrawPledge(ctx, token, s.now(), func(a Area) (Transition, error) {
 		switch a.Status {
@@ -392,7 +392,7 @@ func (s *Service) WithdrawPledge(ctx context.Context, token string) (Pledge, err
 			}
 			return Transition{}, nil
 		}
-		return Transition{}, Errorf(ECONFLICT, "pledges in area %s are binding now (status %s)", a.Code, a.Status)
+		return Transition{}, &Error{Code: ECONFLICT, Reason: ReasonPledgeBinding, Message: fmt.Sprintf("pledges in area %s are binding now (status %s)", a.Code, a.Status)}
 	})
 	if err == nil {
 		s.progress.drop(p.AreaCode)

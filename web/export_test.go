@@ -5,4 +5,4 @@ func Message(lang, key string) string { return newLocale(lang).T(key) }
 
 // KnownFieldMessage reports whether a service validation message has a
 // catalogue text.
-func KnownFieldMessage(msg string) bool { _, ok := fieldErrorKeys[msg]; return ok }
+func KnownReason(reason string) bool { _, ok := reasonKeys[reason]; return ok }

@@ -33,9 +33,11 @@ func TestCatalogues(t *testing.T) {
 			}
 		}
 	}
-	for msg, k := range fieldErrorKeys {
-		if _, ok := catalogues["da"][k]; !ok {
-			t.Errorf("%q maps to unknown key %q", msg, k)
+	for reason, k := range reasonKeys {
+		for _, lang := range languages {
+			if _, ok := catalogues[lang][k]; !ok {
+				t.Errorf("reason %q maps to %q, which %s lacks", reason, k, lang)
+			}
 		}
 	}
 }

@@ -458,54 +458,59 @@ func (s *Server) pledgeFormError(c *gin.Context, l *Locale, req pledge.PledgeReq
 }
 
 // formErrorText translates a service error about a form into the field it
-// concerns ("" for the whole form) and a text from the catalogue. ok is
-// false for errors a form cannot fix (internal, unavailable).
+// concerns ("" for the whole form) and a text from the catalogue, by the
+// error's reason (never its English message). ok is false for errors a
+// form cannot fix (internal, unavailable).
 func formErrorText(l *Locale, err error) (field, text string, ok bool) {
 	var pe *pledge.Error
 	if !errors.As(err, &pe) {
 		return "", "", false
 	}
+	if key, found := reasonKeys[pe.Reason]; found {
+		field = pe.Field
+		if field == "address_id" || field == "Idempotency-Key" {
+			field = ""
+		}
+		return field, l.T(key), true
+	}
 	switch pe.Code {
 	case pledge.EINVALID:
-		if key, found := fieldErrorKeys[pe.Message]; found {
-			return pe.Field, l.T(key), true
-		}
-		if pe.Field == "unit" {
-			return "unit", l.T("err.unit.range"), true
-		}
-		if pe.Field == "" || pe.Field == "address_id" || pe.Field == "Idempotency-Key" {
-			return "", l.T("err.address_id.invalid"), true
-		}
 		return pe.Field, l.T("err.field"), true
 	case pledge.ECONFLICT:
-		switch {
-		case strings.Contains(pe.Message, "Idempotency-Key"):
-			return "", l.T("err.resubmitted"), true
-		case strings.Contains(pe.Message, "already pledged"):
-			return "unit", l.T("err.unit.taken"), true
-		}
 		return "", l.T("err.closed"), true
-	case pledge.ETOOMANY:
-		return "", l.T("err.too_many_requests"), true
-	case pledge.ENOTFOUND:
-		return "", l.T("err.pledge_not_found"), true
 	}
 	return "", "", false
 }
 
-// fieldErrorKeys maps the service's validation messages to catalogue keys.
-// TestFieldErrors fails when the service gains a message missing here.
-var fieldErrorKeys = map[string]string{
-	"choose an address":                                               "err.address_id.invalid",
-	"no address with this id":                                         "err.address_id.invalid",
-	"unit must be 1 or more":                                          "err.unit.range",
-	"enter your name":                                                 "err.name.required",
-	"name must be at most 200 characters of text":                     "err.name.long",
-	"enter an e-mail address or a phone number":                       "err.email.required",
-	"this is not an e-mail address":                                   "err.email.invalid",
-	"a phone number has 8 to 15 digits":                               "err.phone.invalid",
-	"accept the area's terms to pledge":                               "err.consent.required",
-	"this address is outside every area, so it cannot be pledged yet": "err.address_id.invalid",
+// reasonKeys maps the service's error reasons to catalogue keys: the one
+// table from domain errors to what a resident reads. TestReasonKeys fails
+// when a reason the pages can meet is missing here.
+var reasonKeys = map[string]string{
+	pledge.ReasonAddressRequired: "err.address_id.invalid",
+	pledge.ReasonAddressUnknown:  "err.address_id.invalid",
+	pledge.ReasonAddressOutside:  "err.address_id.invalid",
+	pledge.ReasonUnitRange:       "err.unit.range",
+	pledge.ReasonUnitTaken:       "err.unit.taken",
+	pledge.ReasonNameRequired:    "err.name.required",
+	pledge.ReasonNameTooLong:     "err.name.long",
+	pledge.ReasonContactRequired: "err.email.required",
+	pledge.ReasonEmailInvalid:    "err.email.invalid",
+	pledge.ReasonPhoneInvalid:    "err.phone.invalid",
+	pledge.ReasonConsentRequired: "err.consent.required",
+	pledge.ReasonInvisible:       "err.invisible",
+	pledge.ReasonIdempotencyKey:  "err.resubmitted",
+	pledge.ReasonKeyReused:       "err.resubmitted",
+	pledge.ReasonAreaClosed:      "err.closed",
+	pledge.ReasonPledgeBinding:   "err.binding",
+	pledge.ReasonPledgeNotFound:  "err.pledge_not_found",
+	pledge.ReasonRateLimited:     "err.too_many_requests",
+	pledge.ReasonSignInRequired:  "err.sign_in_required",
+	pledge.ReasonForbidden:       "err.forbidden",
+	pledge.ReasonBadCredentials:  "err.bad_credentials",
+	pledge.ReasonWeakPassword:    "err.weak_password",
+	pledge.ReasonLinkExpired:     "err.link_expired",
+	pledge.ReasonLinkUsed:        "err.link_used",
+	pledge.ReasonAccountExists:   "err.account_exists",
 }
 
 // managePath is the path of a pledge's manage page.

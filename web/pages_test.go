@@ -205,7 +205,8 @@ func TestPledgeFormValidation(t *testing.T) {
 		cases := []pledge.PledgeRequest{
 			{}, {AddressID: "a", Unit: -1}, {AddressID: "a"}, {AddressID: "a", Name: long},
 			{AddressID: "a", Name: "A"}, {AddressID: "a", Name: "A", Email: "x"}, {AddressID: "a", Name: "A", Phone: "1"},
-			{AddressID: "a", Name: "A", Email: "a@example.dk"},
+			{AddressID: "a", Name: "A", Email: "a@example.dk"}, {AddressID: "a", Name: "A\u202e", Email: "a@example.dk"},
+			{AddressID: "a", Unit: pledge.MaxUnit + 1, Name: "A", Email: "a@example.dk", Consent: true},
 		}
 		for _, req := range cases {
 			err := req.Validate()
@@ -213,8 +214,8 @@ func TestPledgeFormValidation(t *testing.T) {
 			if err == nil || !asPledgeError(err, &pe) {
 				t.Fatalf("%+v: %v", req, err)
 			}
-			if !web.KnownFieldMessage(pe.Message) {
-				t.Errorf("validation message %q has no catalogue text", pe.Message)
+			if pe.Reason == "" || !web.KnownReason(pe.Reason) {
+				t.Errorf("validation error %q (reason %q) has no catalogue text", pe.Message, pe.Reason)
 			}
 		}
 	})

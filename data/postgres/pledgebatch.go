@@ -360,13 +360,13 @@ func insertOutcome(p *pledge.Pledge, addrUnits *int32, areaID *int64, unit *int3
 	case p.Unit > int(*addrUnits):
 		return pledge.UnitRangeError(int(*addrUnits))
 	case unit == nil:
-		return pledge.Errorf(pledge.ECONFLICT, "all %d unit(s) at this address are already pledged", *addrUnits)
+		return pledge.UnitTakenError("all %d unit(s) at this address are already pledged", *addrUnits)
 	case id == nil && p.Unit == 0:
-		return pledge.Errorf(pledge.ECONFLICT, "the first free unit at this address is already pledged")
+		return pledge.UnitTakenError("the first free unit at this address is already pledged")
 	case id == nil:
 		// A taken unit, or an idempotency key already used: the Service
 		// tells these apart.
-		return pledge.Errorf(pledge.ECONFLICT, "unit %d at this address is already pledged", p.Unit)
+		return pledge.UnitTakenError("unit %d at this address is already pledged", p.Unit)
 	}
 	p.ID, p.Unit = *id, int(*unit)
 	return nil

@@ -63,7 +63,7 @@ func (s *Store) CreatePledge(ctx context.Context, p *pledge.Pledge, decide pledg
 				SELECT n FROM u WHERE n NOT IN (SELECT unit FROM pledges WHERE address_seq = ? AND status = 'active') ORDER BY n LIMIT 1`,
 				units, seq).Scan(&p.Unit)
 			if err == sql.ErrNoRows {
-				return pledge.Errorf(pledge.ECONFLICT, "all %d unit(s) at this address are already pledged", units)
+				return pledge.UnitTakenError("all %d unit(s) at this address are already pledged", units)
 			} else if err != nil {
 				return formatError(err)
 			}
@@ -78,7 +78,7 @@ func (s *Store) CreatePledge(ctx context.Context, p *pledge.Pledge, decide pledg
 			formatTime(p.CreatedAt), formatTime(p.UpdatedAt))
 		if err != nil {
 			if pledge.ErrorCode(formatError(err)) == pledge.ECONFLICT {
-				return pledge.Errorf(pledge.ECONFLICT, "unit %d at this address is already pledged", p.Unit)
+				return pledge.UnitTakenError("unit %d at this address is already pledged", p.Unit)
 			}
 			return formatError(err)
 		}
