@@ -228,13 +228,12 @@ func (s *Service) costParams(ctx context.Context, code string) (CostParams, bool
 	return p, true, nil
 }
 
-// SetCostParams validates p for the area with code and stores it: the
-// coordinators' setting (authentication arrives later). Returns EINVALID
+// SetCostParams validates p for the area with code and stores it, with
+// the old and new values in the audit log. Needs area.edit. Returns EINVALID
 // naming the field at fault (nothing is stored then), ENOTFOUND for an
 // unknown area and EUNAVAILABLE when the store cannot keep cost parameters.
 func (s *Service) SetCostParams(ctx context.Context, code string, p CostParams) error {
-	cs, err := s.costStore()
-	if err != nil {
+	if err := s.Can(ctx, ActionEditArea, code); err != nil {
 		return err
 	}
 	a, err := s.Store.Area(ctx, code)
@@ -247,7 +246,11 @@ func (s *Service) SetCostParams(ctx context.Context, code string, p CostParams) 
 	if err := p.Validate(a); err != nil {
 		return err
 	}
-	return cs.SetCostParams(ctx, code, p)
+	old, _, err := s.costParams(ctx, code)
+	if err != nil {
+		return err
+	}
+	return s.Store.SetCostParamsAudited(ctx, code, p, s.audit(ctx, "area.cost", code, "area:"+code, old, p))
 }
 
 // MaxRoadLines bounds one road import (Denmark has about 1.5 million).

@@ -30,6 +30,14 @@ type Service struct {
 	// ProgressTTL is how long AreaProgress may answer from memory: 0 means
 	// DefaultProgressTTL, negative never.
 	ProgressTTL time.Duration
+	// PublicURL prefixes the links the service makes (invitations, password
+	// resets); "" leaves them as paths.
+	PublicURL string
+	// Mail says whether e-mail is sent (a mail server is configured):
+	// invitations and reset links are then e-mailed, not only returned.
+	Mail bool
+	// SessionIdle and SessionMaxAge end sessions; 0 means the defaults.
+	SessionIdle, SessionMaxAge time.Duration
 
 	progress progressCache
 	secrets  secrets
@@ -218,6 +226,8 @@ func validPhone(s string) bool {
 	}
 	return digits >= 8 && digits <= 15
 }
+
+func invisibleRune(s string) (rune, bool) { return geo.InvisibleRune(s) }
 
 // hasInvisible reports a Unicode control or format character in s, or
 // invalid UTF-8.

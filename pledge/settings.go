@@ -24,11 +24,18 @@ var knownStatus = map[AreaStatus]bool{
 // returns the area. Returns ENOTFOUND for an unknown area and EINVALID for a
 // threshold outside 0-100, a negative minimum, an unknown status, or a move
 // to threshold_reached (only a pledge makes that move).
+//
+// Needs area.edit (EUNAUTHORIZED, EFORBIDDEN); the change is in the audit
+// log with the old and new values, in its transaction.
 func (s *Service) UpdateAreaSettings(ctx context.Context, code string, set AreaSettings) (Area, error) {
+	if err := s.Can(ctx, ActionEditArea, code); err != nil {
+		return Area{}, err
+	}
 	a, err := s.readProgress(ctx, code)
 	if err != nil {
 		return Area{}, err
 	}
+	old := areaSettingsView(a)
 	if p := set.ThresholdPercent; p != nil {
 		if *p < 0 || *p > 100 || *p != *p {
 			return Area{}, FieldError("threshold", "threshold must be a percent from 0 to 100, not %g", *p)
@@ -59,9 +66,16 @@ func (s *Service) UpdateAreaSettings(ctx context.Context, code string, set AreaS
 		}
 		a.Status = *st
 	}
-	if err := s.Store.UpdateArea(ctx, a); err != nil {
+	e := s.audit(ctx, "area.update", code, "area:"+code, old, areaSettingsView(a))
+	if err := s.Store.UpdateAreaAudited(ctx, a, e); err != nil {
 		return Area{}, err
 	}
 	s.progress.drop(code)
 	return a, nil
+}
+
+// areaSettingsView is what the audit log keeps of an area's settings.
+func areaSettingsView(a Area) map[string]any {
+	return map[string]any{"threshold_percent": a.ThresholdPercent, "threshold_units": a.ThresholdUnits,
+		"deadline": a.Deadline, "status": a.Status}
 }

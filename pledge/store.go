@@ -66,6 +66,10 @@ type Store interface {
 	RateCounter
 	// SecretStore keeps the secrets every instance shares.
 	SecretStore
+	// AccountStore keeps users, sessions, tokens and the audit log.
+	AccountStore
+	// OutboxStore is what the dispatcher delivers from.
+	OutboxStore
 	// FeatureStore pages areas and addresses for the OGC API – Features
 	// layer.
 	FeatureStore
