@@ -33,6 +33,7 @@ type Service struct {
 	ProgressTTL time.Duration
 
 	progress progressCache
+	tiles    tileCache
 }
 
 // NewService returns a Service on store with the real clock.

@@ -62,6 +62,9 @@ type Store interface {
 	// and how many pledges lapsed. ENOTFOUND if there is no such area.
 	LapseArea(ctx context.Context, code string, at time.Time, decide Decider) (Area, int, error)
 
+	// TileStore serves the public map's vector tiles.
+	TileStore
+
 	// Events lists outbox events in the order recorded.
 	Events(ctx context.Context) ([]Event, error)
 	// Ping reports whether the store is reachable.

@@ -104,24 +104,9 @@ type pledgeView struct {
 
 func svgNumber(f float64) string { return strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64) }
 
-// band is the colour class of a take-up against the threshold; app.js
-// uses the same cut-offs on the map.
-func band(a pledge.Area) string {
-	if a.ThresholdMet() {
-		return "band3"
-	}
-	if a.ThresholdPercent <= 0 {
-		return "band0"
-	}
-	r := a.TakeUp() * 100 / a.ThresholdPercent
-	switch {
-	case r >= 2.0/3:
-		return "band2"
-	case r >= 1.0/3:
-		return "band1"
-	}
-	return "band0"
-}
+// band is the colour class of a take-up against the threshold: the same
+// pledge.TakeUpBand the map's layers carry (take_up_band).
+func band(a pledge.Area) string { return "band" + strconv.Itoa(pledge.TakeUpBand(a)) }
 
 func (s *Server) areaView(l *Locale, a pledge.Area) areaView {
 	pct := a.TakeUp() * 100
