@@ -58,6 +58,9 @@ func (s *Store) AreaTile(ctx context.Context, t maptile.Tile) ([]byte, error) {
 	// that tolerance no screen shows, at any zoom.
 	layer.Simplify(simplify.DouglasPeucker(1))
 	layer.RemoveEmpty(0, 1)
+	for _, f := range layer.Features {
+		orient(f.Geometry)
+	}
 	return encodeTile(layer)
 }
 
@@ -95,6 +98,29 @@ func (s *Store) AddressTile(ctx context.Context, t maptile.Tile) ([]byte, error)
 	}
 	layer.ProjectToTile(t)
 	return encodeTile(layer)
+}
+
+// orient winds rings as the MVT specification wants them in tile
+// coordinates (y down): exterior rings with a positive signed area (orb's
+// CCW), holes negative. The stored rings follow GeoJSON's convention in
+// lon/lat, which the projection's flip of the y axis turns around, and
+// clipping may not keep either; clients tell a new polygon from a hole by
+// its winding alone.
+func orient(g orb.Geometry) {
+	var polys []orb.Polygon
+	switch g := g.(type) {
+	case orb.Polygon:
+		polys = []orb.Polygon{g}
+	case orb.MultiPolygon:
+		polys = g
+	}
+	for _, p := range polys {
+		for i, r := range p {
+			if want := map[bool]orb.Orientation{true: orb.CCW, false: orb.CW}[i == 0]; r.Orientation() != want {
+				r.Reverse()
+			}
+		}
+	}
 }
 
 // encodeTile marshals one layer; a layer without features is the empty

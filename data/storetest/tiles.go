@@ -89,6 +89,7 @@ func testTileAreas(t *testing.T, svc *pledge.Service) {
 			t.Errorf("tile %v: areas %v, want %v", c.tile, got, c.want)
 		}
 		for code, f := range fs {
+			checkWinding(t, c.tile, code, f.Geometry)
 			a := areaByCode(t, svc, code)
 			want := map[string]any{
 				"code": a.Code, "name": a.Name, "status": string(a.Status), "take_up_band": float64(pledge.TakeUpBand(a)),
@@ -118,6 +119,33 @@ func testTileAreas(t *testing.T, svc *pledge.Service) {
 	b, ok, err := svc.PublicAreasBound(ctx)
 	if want := (orb.Bound{Min: orb.Point{9, 54}, Max: orb.Point{11, 56}}); err != nil || !ok || !boundNear(b, want) {
 		t.Errorf("PublicAreasBound = %v, %v, %v; want %v", b, ok, err, want)
+	}
+}
+
+// checkWinding: the MVT specification tells polygons from holes by their
+// winding in tile coordinates: exterior rings have a positive signed area
+// (orb's CCW, as it decodes), holes negative. Wrongly wound, B's second
+// part would decode as a hole in its first.
+func checkWinding(t *testing.T, tile maptile.Tile, code string, g orb.Geometry) {
+	t.Helper()
+	var polys []orb.Polygon
+	switch g := g.(type) {
+	case orb.Polygon:
+		polys = []orb.Polygon{g}
+	case orb.MultiPolygon:
+		polys = g
+	default:
+		t.Errorf("tile %v area %s: geometry %T, want polygons", tile, code, g)
+	}
+	for i, p := range polys {
+		for j, r := range p {
+			if want := map[bool]orb.Orientation{true: orb.CCW, false: orb.CW}[j == 0]; r.Orientation() != want {
+				t.Errorf("tile %v area %s: polygon %d ring %d wound %v, want %v", tile, code, i, j, r.Orientation(), want)
+			}
+		}
+	}
+	if code == "B" && tile.Z == 0 && len(polys) != 2 {
+		t.Errorf("tile %v: B has %d polygons, want its 2 parts", tile, len(polys))
 	}
 }
 
