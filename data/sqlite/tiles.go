@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"math"
 
 	"github.com/kommunity/kommunity/pledge"
 	"github.com/paulmach/orb"
@@ -23,22 +25,41 @@ var clipBox = orb.Bound{
 }
 
 // AreaTile encodes the public areas whose bounds meet tile t. SQLite has
-// no spatial functions, so the areas come by their stored bounds (a scan
-// of the areas table, a few thousand narrow rows at national scale) and
-// are projected, clipped and simplified here with orb.
+// no spatial functions: the areas come through their R-tree (whose
+// float32 boxes are rounded outwards, so a few near misses may come too
+// and clip to nothing) and are projected, clipped and simplified here
+// with orb.
 func (s *Store) AreaTile(ctx context.Context, t maptile.Tile) ([]byte, error) {
 	b := t.Bound(tileBufferFraction)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+areaColumns+`, geometry FROM areas
-		WHERE status <> 'draft' AND max_lon >= ? AND min_lon <= ? AND max_lat >= ? AND min_lat <= ?
+	rows, err := s.db.QueryContext(ctx, `SELECT `+areaColumns+`, r.min_lon, r.min_lat, r.max_lon, r.max_lat, geometry
+		FROM areas_rtree r JOIN areas USING (id)
+		WHERE r.max_lon >= ? AND r.min_lon <= ? AND r.max_lat >= ? AND r.min_lat <= ? AND status <> 'draft'
 		ORDER BY code`, b.Min[0], b.Max[0], b.Min[1], b.Max[1])
 	if err != nil {
 		return nil, formatError(err)
 	}
 	defer rows.Close()
 	layer := &mvt.Layer{Name: pledge.TileLayerAreas, Version: 2, Extent: pledge.TileExtent}
+	toTile := func(p orb.Point) orb.Point {
+		f := maptile.Fraction(p, t.Z)
+		return orb.Point{f[0] * pledge.TileExtent, f[1] * pledge.TileExtent}
+	}
 	for rows.Next() {
-		a, err := scanArea(rows, true)
+		var bound orb.Bound
+		var blob []byte
+		a, err := scanArea(extraScanner{rows, []any{&bound.Min[0], &bound.Min[1], &bound.Max[0], &bound.Max[1], &blob}}, false)
 		if err != nil {
+			return nil, err
+		}
+		// An area whose bounds cover less than one square tile unit is
+		// left out (RemoveEmpty would drop it) before its polygon is
+		// decoded: at low zooms that is most of them, and decoding and
+		// projecting every vertex is what a tile costs.
+		lo, hi := toTile(bound.Min), toTile(bound.Max)
+		if math.Abs((hi[0]-lo[0])*(hi[1]-lo[1])) < 1 {
+			continue
+		}
+		if a.Geometry, err = decodeMultiPolygon(a.Code, blob); err != nil {
 			return nil, err
 		}
 		f := geojson.NewFeature(a.Geometry)
@@ -122,6 +143,14 @@ func orient(g orb.Geometry) {
 		}
 	}
 }
+
+// extraScanner scans the columns after scanArea's into more.
+type extraScanner struct {
+	rows *sql.Rows
+	more []any
+}
+
+func (e extraScanner) Scan(dest ...any) error { return e.rows.Scan(append(dest, e.more...)...) }
 
 // encodeTile marshals one layer; a layer without features is the empty
 // tile (no bytes), which the web layer answers without a body.
