@@ -42,6 +42,7 @@ type Service struct {
 	progress progressCache
 	secrets  secrets
 	extents  extentsCache
+	tiles    tileCache
 }
 
 // NewService returns a Service on store with the real clock.

@@ -73,6 +73,8 @@ type Store interface {
 	// FeatureStore pages areas and addresses for the OGC API – Features
 	// layer.
 	FeatureStore
+	// TileStore serves the public map's vector tiles.
+	TileStore
 
 	// Events lists outbox events in the order recorded.
 	Events(ctx context.Context) ([]Event, error)

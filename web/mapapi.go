@@ -33,7 +33,7 @@ func (s *Server) areasGeoJSON(c *gin.Context) {
 		f.Properties = geojson.Properties{
 			"code": j.Code, "name": j.Name, "units": j.Units, "pledged_units": j.PledgedUnits,
 			"take_up": j.TakeUp, "threshold_percent": j.ThresholdPercent, "threshold_units": j.ThresholdUnits,
-			"threshold_met": a.ThresholdMet(), "status": j.Status, "deadline": j.Deadline, "days_left": j.DaysLeft,
+			"threshold_met": a.ThresholdMet(), "take_up_band": pledge.TakeUpBand(a), "status": j.Status, "deadline": j.Deadline, "days_left": j.DaysLeft,
 		}
 		fc.Append(f)
 	}

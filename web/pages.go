@@ -60,6 +60,8 @@ type mapView struct {
 	TileURL, Attribution string
 	HasPoint             bool
 	Lon, Lat             float64
+	VectorTiles          bool   // draw the areas from /tiles/ (see vectorTileMap)
+	Bounds               string // min_lon,min_lat,max_lon,max_lat of the public areas
 }
 
 type fieldError struct{ ID, Text string }
@@ -104,24 +106,9 @@ type pledgeView struct {
 
 func svgNumber(f float64) string { return strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64) }
 
-// band is the colour class of a take-up against the threshold; app.js
-// uses the same cut-offs on the map.
-func band(a pledge.Area) string {
-	if a.ThresholdMet() {
-		return "band3"
-	}
-	if a.ThresholdPercent <= 0 {
-		return "band0"
-	}
-	r := a.TakeUp() * 100 / a.ThresholdPercent
-	switch {
-	case r >= 2.0/3:
-		return "band2"
-	case r >= 1.0/3:
-		return "band1"
-	}
-	return "band0"
-}
+// band is the colour class of a take-up against the threshold: the same
+// pledge.TakeUpBand the map's layers carry (take_up_band).
+func band(a pledge.Area) string { return "band" + strconv.Itoa(pledge.TakeUpBand(a)) }
 
 func (s *Server) areaView(l *Locale, a pledge.Area) areaView {
 	pct := a.TakeUp() * 100
@@ -293,6 +280,10 @@ func (s *Server) home(c *gin.Context) {
 	l := s.locale(c)
 	p := s.newPage(c, l, c.Request.URL)
 	s.withMap(p)
+	if err := s.vectorTileMap(c.Request.Context(), p.Map, publicAddresses(areas)); err != nil {
+		s.renderError(c, err)
+		return
+	}
 	for _, a := range areas {
 		if a.Status == pledge.StatusDraft {
 			continue // not public yet
@@ -350,6 +341,13 @@ func (s *Server) addressData(c *gin.Context, l *Locale, id string) (*pageData, e
 	p.Address, p.Title = &av, addr.Text
 	s.withMap(p)
 	p.Map.HasPoint, p.Map.Lon, p.Map.Lat = true, addr.Point[0], addr.Point[1]
+	areas, _, err := s.svc.Areas(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.vectorTileMap(ctx, p.Map, publicAddresses(areas)); err != nil {
+		return nil, err
+	}
 	p.CSRF = s.csrfToken(c)
 	p.Form.AddressID = addr.ID
 	if addr.AreaCode == "" {

@@ -33,6 +33,11 @@ type Config struct {
 	// TileAttribution is HTML shown on the map for the tiles (from the
 	// operator's configuration, so trusted).
 	TileAttribution string
+	// VectorTilesAbove is how many addresses (in public areas) the map
+	// draws from one GeoJSON document; above it the map draws the areas
+	// from vector tiles (/tiles/...). 0 means DefaultVectorTilesAbove,
+	// negative never.
+	VectorTilesAbove int
 
 	// PledgeRateLimit is how many pledges one client (IP address) may
 	// send per PledgeRateWindow, through the form and the API together;
@@ -85,6 +90,9 @@ func NewServer(svc *pledge.Service, cfg Config, log *slog.Logger) *Server {
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 10 * time.Second
+	}
+	if cfg.VectorTilesAbove == 0 {
+		cfg.VectorTilesAbove = DefaultVectorTilesAbove
 	}
 	if cfg.PledgeRateLimit == 0 {
 		cfg.PledgeRateLimit = 10
@@ -145,6 +153,7 @@ func (s *Server) routes() {
 	r.POST("/p/:token/withdraw", s.checkForm, s.postWithdraw)
 	r.GET("/static/*filepath", s.serveStatic())
 	s.ogcRoutes(r)
+	s.tileRoutes(r)
 
 	r.NoRoute(s.pageNotFound)
 	r.NoMethod(s.methodNotAllowed)

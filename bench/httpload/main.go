@@ -1,7 +1,9 @@
 // Command httpload is a small closed-loop HTTP load generator for the
 // benchmarks in bench/: C workers send GET requests (or POSTs of a body
 // template) to loopback URLs until N requests are done or D has passed, and
-// it prints requests per second and latency percentiles as JSON.
+// it prints requests per second and latency percentiles as JSON. With
+// -urls FILE, request i goes to line i (mod the number of lines) of FILE,
+// so one run can sweep many URLs (the tiles of a zoom level).
 //
 // It refuses non-loopback targets: benchmarks here load only this machine.
 package main
@@ -40,13 +42,28 @@ func main() {
 	c := flag.Int("c", 16, "concurrent workers")
 	d := flag.Duration("d", 10*time.Second, "duration at most")
 	body := flag.String("body", "", "POST this body ({i} replaced by the request number) instead of GET")
+	urlFile := flag.String("urls", "", "`file` of URLs, one a line, used in turn instead of --url")
 	flag.Parse()
-	u, err := url.Parse(strings.ReplaceAll(*target, "{i}", "0"))
-	if err != nil || u.Hostname() == "" {
-		fail("want --url http://127.0.0.1:PORT/...")
+	targets := []string{*target}
+	if *urlFile != "" {
+		b, err := os.ReadFile(*urlFile)
+		if err != nil {
+			fail(err.Error())
+		}
+		targets = strings.Fields(string(b))
+		if len(targets) == 0 {
+			fail("no URLs in " + *urlFile)
+		}
+		*target = *urlFile
 	}
-	if ip := net.ParseIP(u.Hostname()); (ip == nil && u.Hostname() != "localhost") || (ip != nil && !ip.IsLoopback()) {
-		fail("refusing a non-loopback target " + u.Hostname())
+	for _, t := range targets {
+		u, err := url.Parse(strings.ReplaceAll(t, "{i}", "0"))
+		if err != nil || u.Hostname() == "" {
+			fail("want --url http://127.0.0.1:PORT/...")
+		}
+		if ip := net.ParseIP(u.Hostname()); (ip == nil && u.Hostname() != "localhost") || (ip != nil && !ip.IsLoopback()) {
+			fail("refusing a non-loopback target " + u.Hostname())
+		}
 	}
 	tr := &http.Transport{MaxIdleConnsPerHost: *c, MaxConnsPerHost: *c}
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
@@ -73,10 +90,10 @@ func main() {
 				var resp *http.Response
 				var err error
 				if *body != "" {
-					resp, err = client.Post(strings.ReplaceAll(*target, "{i}", num), "application/json",
+					resp, err = client.Post(strings.ReplaceAll(targets[i%int64(len(targets))], "{i}", num), "application/json",
 						bytes.NewBufferString(strings.ReplaceAll(*body, "{i}", num)))
 				} else {
-					resp, err = client.Get(strings.ReplaceAll(*target, "{i}", num))
+					resp, err = client.Get(strings.ReplaceAll(targets[i%int64(len(targets))], "{i}", num))
 				}
 				if err != nil {
 					errs.Add(1)

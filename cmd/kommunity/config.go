@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kommunity/kommunity/web"
 )
 
 // Config is every setting, with its default, filled from flags and
@@ -27,8 +29,11 @@ type Config struct {
 	IdleTimeout  time.Duration
 	MaxBodyBytes int64
 
-	TileURL          string // base-map tiles; "" for none (vector layers only)
-	TileAttribution  string
+	TileURL         string // base-map tiles; "" for none (vector layers only)
+	TileAttribution string
+	// VectorTilesAbove is how many addresses the residents' map draws from
+	// one GeoJSON layer; above it, from vector tiles. Negative: never.
+	VectorTilesAbove int64
 	PledgeRateLimit  int64 // pledges per client per PledgeRateWindow; negative for none
 	PledgeRateWindow time.Duration
 	// ProgressTTL is how long an area's progress may be answered from
@@ -63,6 +68,7 @@ func DefaultConfig() Config {
 		// heavy use, or point --tile-url at your own tile server.
 		TileURL:          "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
 		TileAttribution:  `&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>`,
+		VectorTilesAbove: web.DefaultVectorTilesAbove,
 		PledgeRateLimit:  10,
 		PledgeRateWindow: 10 * time.Minute,
 		ProgressTTL:      time.Second,
@@ -117,6 +123,7 @@ func (c *Config) serveFlags(fs *flag.FlagSet, errs *envErr) {
 	int64Var(fs, &c.MaxBodyBytes, "max-body-bytes", "MAX_BODY_BYTES", "largest request body", errs)
 	stringVar(fs, &c.TileURL, "tile-url", "TILE_URL", "base-map tile `URL` template ({z}/{x}/{y}); empty for none", errs)
 	stringVar(fs, &c.TileAttribution, "tile-attribution", "TILE_ATTRIBUTION", "attribution `HTML` of the tiles", errs)
+	int64Var(fs, &c.VectorTilesAbove, "vector-tiles-above", "VECTOR_TILES_ABOVE", "above this many addresses the map draws the areas from vector tiles (/tiles/...) instead of one GeoJSON layer; negative for never", errs)
 	int64Var(fs, &c.PledgeRateLimit, "pledge-rate-limit", "PLEDGE_RATE_LIMIT", "pledges one client may send per window; negative for no limit", errs)
 	durationVar(fs, &c.PledgeRateWindow, "pledge-rate-window", "PLEDGE_RATE_WINDOW", "window of the pledge rate limit", errs)
 	stringVar(fs, &c.PublicURL, "public-url", "PUBLIC_URL", "`URL` residents reach the service at, e.g. https://kommunity.example; manage links, e-mails and redirects use it (relative links without it); https also turns on Secure cookies and HSTS", errs)

@@ -84,7 +84,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	srv := &http.Server{
 		Handler: web.NewServer(svc, web.Config{
 			MaxBodyBytes: cfg.MaxBodyBytes, TileURL: cfg.TileURL, TileAttribution: cfg.TileAttribution,
-			PledgeRateLimit: int(cfg.PledgeRateLimit), PledgeRateWindow: cfg.PledgeRateWindow,
+			VectorTilesAbove: int(cfg.VectorTilesAbove),
+			PledgeRateLimit:  int(cfg.PledgeRateLimit), PledgeRateWindow: cfg.PledgeRateWindow,
 			AdminToken: cfg.AdminToken, TenderPackage: tender, TrustedProxies: proxies,
 			PublicURL: publicURL, ListenAddr: ln.Addr().String(),
 		}, log),

@@ -103,7 +103,10 @@ type addressImport struct {
 	seen  map[[2]uint64]struct{}
 	seeds [2]maphash.Seed
 	extra map[string]int // units of repeated ids, added at Commit
-	done  bool
+	// lastSeq is the highest address seq before the import: rows above it
+	// are new and go into the R-tree at Commit.
+	lastSeq int64
+	done    bool
 }
 
 const addressIndexes = `CREATE UNIQUE INDEX addresses_id ON addresses(id);
@@ -132,7 +135,7 @@ func (im *addressImport) begin(ctx context.Context) error {
 	}
 	rows.Close()
 	var n int
-	if err := im.tx.QueryRowContext(ctx, `SELECT count(*) FROM addresses`).Scan(&n); err != nil {
+	if err := im.tx.QueryRowContext(ctx, `SELECT count(*), coalesce(max(seq), 0) FROM addresses`).Scan(&n, &im.lastSeq); err != nil {
 		return err
 	}
 	if im.direct = n == 0; im.direct {
@@ -229,6 +232,11 @@ func (im *addressImport) Commit(ctx context.Context) (pledge.AddressImportCounts
 		if _, err := im.tx.ExecContext(ctx, `UPDATE addresses SET units = units + ? WHERE id = ?`, units, id); err != nil {
 			return c, formatError(err)
 		}
+	}
+	// New rows into the map's R-tree in one statement (see 0004_tiles.sql).
+	if _, err := im.tx.ExecContext(ctx, `INSERT INTO addresses_rtree (seq, min_lon, max_lon, min_lat, max_lat)
+		SELECT seq, lon, lon, lat, lat FROM addresses WHERE seq > ?`, im.lastSeq); err != nil {
+		return c, formatError(err)
 	}
 	if err := refreshCounters(ctx, im.tx); err != nil {
 		return c, err

@@ -28,17 +28,26 @@ func scanArea(sc interface{ Scan(...any) error }, geom bool) (pledge.Area, error
 		a.Deadline = &t
 	}
 	if geom {
-		g, err := wkb.Unmarshal(blob)
+		mp, err := decodeMultiPolygon(a.Code, blob)
 		if err != nil {
-			return a, fmt.Errorf("area %s: geometry: %w", a.Code, err)
-		}
-		mp, ok := g.(orb.MultiPolygon)
-		if !ok {
-			return a, fmt.Errorf("area %s: geometry is %T", a.Code, g)
+			return a, err
 		}
 		a.Geometry = mp
 	}
 	return a, nil
+}
+
+// decodeMultiPolygon decodes the stored WKB of area code.
+func decodeMultiPolygon(code string, blob []byte) (orb.MultiPolygon, error) {
+	g, err := wkb.Unmarshal(blob)
+	if err != nil {
+		return nil, fmt.Errorf("area %s: geometry: %w", code, err)
+	}
+	mp, ok := g.(orb.MultiPolygon)
+	if !ok {
+		return nil, fmt.Errorf("area %s: geometry is %T", code, g)
+	}
+	return mp, nil
 }
 
 // Areas lists all areas ordered by code.

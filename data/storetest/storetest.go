@@ -46,6 +46,11 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentPledgesOneWins", testConcurrentPledges},
 		{"UpdateArea", testUpdateArea},
 		{"LapseOverdue", testLapse},
+		{"TileAreas", testTileAreas},
+		{"TileClipping", testTileClipping},
+		{"TileAddresses", testTileAddresses},
+		{"TileBands", testTileBands},
+		{"TileFollowsPledges", testTileFollowsPledges},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -126,6 +126,7 @@
   // the nearest address. Works without tiles: the areas are vector layers.
   var bandColours = ['#e07a5f', '#f2cc8f', '#81b29a', '#2a7f62'];
   function bandOf(p) {
+    if (typeof p.take_up_band === 'number') return p.take_up_band;
     if (p.threshold_met) return 3;
     if (!p.threshold_percent) return 0;
     var r = p.take_up * 100 / p.threshold_percent;
@@ -134,6 +135,89 @@
   function percent(f) {
     var s = String(Math.round(f * 1000) / 10).replace('.', M['num.decimal']);
     return M['num.thousands'] === '.' ? s + ' %' : s + '%';
+  }
+
+  function canDraw2D() {
+    try { return !!document.createElement('canvas').getContext('2d'); } catch (e) { return false; }
+  }
+
+  // The small installation's layer: every area in one GeoJSON document,
+  // with a tooltip each.
+  function areaGeoJSON(map, box, hasPoint) {
+    fetch('/api/areas.geojson', { headers: { Accept: 'application/geo+json' } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (fc) {
+        var layer = L.geoJSON(fc, {
+          style: function (f) {
+            return { color: '#3d405b', weight: 1.5, fillColor: bandColours[bandOf(f.properties)], fillOpacity: 0.7 };
+          },
+          onEachFeature: function (f, l) {
+            l.bindTooltip(fmt(M['map.area_tooltip'], f.properties.name, percent(f.properties.take_up)), { sticky: true });
+          }
+        }).addTo(map);
+        if (!hasPoint && layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { padding: [8, 8], animate: false });
+        box.setAttribute('data-layer', 'geojson');
+        box.setAttribute('data-loaded', 'true');
+      })
+      .catch(function () { box.setAttribute('data-loaded', 'failed'); });
+  }
+
+  // The large installation's layers: areas (and, from zoom 13, addresses)
+  // from the server's vector tiles, drawn by protomaps-leaflet on a 2-D
+  // canvas (no WebGL). A click selects the area under it from the tile's
+  // own data. Returns { select(latlng) }.
+  function areaTiles(map, box, hasPoint) {
+    var P = window.protomapsL, selected = null;
+    var b = (box.getAttribute('data-bounds') || '').split(',').map(parseFloat);
+    if (!hasPoint && b.length === 4 && !b.some(isNaN)) {
+      map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [8, 8], animate: false });
+    }
+    var isSelected = function (f) { return !!f && selected !== null && f.props.code === selected; };
+    var areas = P.leafletLayer({
+      url: '/tiles/areas/{z}/{x}/{y}.mvt', levelDiff: 0, maxDataZoom: 16, attribution: '',
+      paintRules: [
+        { dataLayer: 'areas', symbolizer: new P.PolygonSymbolizer({
+          fill: function (z, f) { return bandColours[f && f.props.take_up_band] || bandColours[0]; }, opacity: 0.7 }) },
+        { dataLayer: 'areas', symbolizer: new P.LineSymbolizer({
+          color: function (z, f) { return isSelected(f) ? '#1d3557' : '#3d405b'; },
+          width: function (z, f) { return isSelected(f) ? 4 : 1.5; } }) }
+      ],
+      labelRules: []
+    });
+    areas.on('load', function () {
+      box.setAttribute('data-layer', 'tiles');
+      box.setAttribute('data-loaded', 'true');
+    });
+    areas.on('tileerror', function () { box.setAttribute('data-loaded', 'failed'); });
+    areas.addTo(map);
+    // Address points only where they can be told apart; the server sends
+    // nothing below zoom 13 either.
+    P.leafletLayer({
+      url: '/tiles/addresses/{z}/{x}/{y}.mvt', levelDiff: 0, maxDataZoom: 16, minZoom: 13, attribution: '',
+      paintRules: [{ dataLayer: 'addresses', symbolizer: new P.CircleSymbolizer({
+        radius: 3, fill: function (z, f) { return f && f.props.pledged_units > 0 ? '#2a7f62' : '#ffffff'; },
+        stroke: '#1d3557', width: 1 }) }],
+      labelRules: []
+    }).addTo(map);
+
+    var info = document.getElementById('selected-area');
+    return {
+      select: function (ll) {
+        var picked = areas.queryTileFeaturesDebug(ll.lng, ll.lat).get('') || [];
+        var hit = null;
+        picked.forEach(function (p) { if (p.layerName === 'areas' && !hit) hit = p.feature.props; });
+        selected = hit ? hit.code : null;
+        box.setAttribute('data-selected', selected || '');
+        if (info) {
+          info.hidden = !hit;
+          info.textContent = hit ? fmt(M['map.area_tooltip'], hit.name, percent(hit.units ? hit.pledged_units / hit.units : 0)) : '';
+        }
+        document.querySelectorAll('.area.selected').forEach(function (e) { e.classList.remove('selected'); });
+        var item = hit && document.getElementById('area-' + hit.code);
+        if (item) item.classList.add('selected');
+        areas.rerenderTiles();
+      }
+    };
   }
 
   function setupMap() {
@@ -153,24 +237,16 @@
     } else {
       map.setView([56, 10.5], 7);
     }
-    fetch('/api/areas.geojson', { headers: { Accept: 'application/geo+json' } })
-      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
-      .then(function (fc) {
-        var layer = L.geoJSON(fc, {
-          style: function (f) {
-            return { color: '#3d405b', weight: 1.5, fillColor: bandColours[bandOf(f.properties)], fillOpacity: 0.7 };
-          },
-          onEachFeature: function (f, l) {
-            l.bindTooltip(fmt(M['map.area_tooltip'], f.properties.name, percent(f.properties.take_up)), { sticky: true });
-          }
-        }).addTo(map);
-        if (!hasPoint && layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { padding: [8, 8], animate: false });
-        box.setAttribute('data-loaded', 'true');
-      })
-      .catch(function () { box.setAttribute('data-loaded', 'failed'); });
+    var vt = null;
+    if (box.getAttribute('data-vector-tiles') === 'true' && window.protomapsL && canDraw2D()) {
+      vt = areaTiles(map, box, hasPoint);
+    } else {
+      areaGeoJSON(map, box, hasPoint);
+    }
 
     var out = document.getElementById('nearest'), marker = null;
     map.on('click', function (ev) {
+      if (vt) vt.select(ev.latlng);
       if (out) out.textContent = M['map.loading'];
       fetch('/api/addresses/nearest?lon=' + ev.latlng.lng.toFixed(6) + '&lat=' + ev.latlng.lat.toFixed(6))
         .then(function (r) { return r.ok ? r.json() : null; })

@@ -1,0 +1,245 @@
+package pledge
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"sync"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/maptile"
+)
+
+// Vector tiles: the public map at national scale. Instead of every area in
+// one GeoJSON document, the map asks for Mapbox Vector Tiles of the part it
+// shows. Two layers, counts only (never who pledged):
+//
+//   - TileLayerAreas ("areas"): every area that is not a draft, with the
+//     properties code, name, status, take_up_band (see TakeUpBand), units,
+//     pledged_units and threshold_percent.
+//   - TileLayerAddresses ("addresses"): from zoom AddressTileMinZoom, every
+//     address in such an area, with address_id, units, pledged_units and
+//     unpledged_units. Below that zoom the tile is empty: a point per
+//     household is noise on a national view.
+//
+// Geometry is in tile coordinates of extent TileExtent, clipped to the tile
+// plus TileBuffer on every side, so that polygons crossing a tile edge join
+// up without seams.
+const (
+	TileLayerAreas     = "areas"
+	TileLayerAddresses = "addresses"
+
+	// TileExtent is the side of a tile in tile coordinates (the MVT default).
+	TileExtent = 4096
+	// TileBuffer is how far, in tile coordinates, geometry reaches beyond
+	// the tile's edge: enough for the outline's stroke width at 256 px.
+	TileBuffer = 64
+	// MaxTileZoom is the deepest zoom served; address points are exact
+	// long before it.
+	MaxTileZoom = 22
+	// AddressTileMinZoom is the first zoom with address points.
+	AddressTileMinZoom = 13
+)
+
+// TileStore is what a store needs to serve vector tiles. Both stores
+// implement it (Store embeds it); data/storetest checks them against each
+// other's rules. A store encodes the tile itself because PostgreSQL does so
+// next to the data (ST_AsMVT), sending one small blob instead of the rows.
+type TileStore interface {
+	// AreaTile returns the TileLayerAreas layer of tile t encoded as a
+	// Mapbox Vector Tile (uncompressed), or an empty slice when no public
+	// area intersects the tile (buffer included). Geometry is clipped to
+	// the tile plus TileBuffer and simplified to the tile's resolution;
+	// take_up_band is TakeUpBand of the area.
+	AreaTile(ctx context.Context, t maptile.Tile) ([]byte, error)
+	// AddressTile returns the TileLayerAddresses layer of tile t: the
+	// addresses in public areas whose point lies in the tile plus
+	// TileBuffer, or an empty slice when there are none.
+	AddressTile(ctx context.Context, t maptile.Tile) ([]byte, error)
+	// PublicAreasBound is the bound of every public area's geometry; ok is
+	// false when there is none.
+	PublicAreasBound(ctx context.Context) (b orb.Bound, ok bool, err error)
+}
+
+// TakeUpBand is an area's colour band on the map and on its progress bar,
+// from its take-up against the threshold:
+//
+//	0: under a third of the threshold percent
+//	1: from one third
+//	2: from two thirds
+//	3: the threshold is met (ThresholdMet, so ThresholdUnits counts too)
+//
+// The PostgreSQL store computes the same in SQL (its tile query); the
+// conformance suite checks that they agree.
+func TakeUpBand(a Area) int {
+	if a.ThresholdMet() {
+		return 3
+	}
+	if a.ThresholdPercent <= 0 || a.Units == 0 {
+		return 0
+	}
+	// pledged/units*100 >= k/3*percent, without division: exact for the
+	// integer counts, so the SQL twin gives the same band at the edges.
+	p, t := float64(a.PledgedUnits)*300, a.ThresholdPercent*float64(a.Units)
+	switch {
+	case p >= 2*t:
+		return 2
+	case p >= t:
+		return 1
+	}
+	return 0
+}
+
+// Tile is one encoded vector tile and what HTTP caches need to know.
+type Tile struct {
+	Data []byte // uncompressed MVT; empty when nothing lies in the tile
+	ETag string // strong validator of Data, quoted
+	// MaxAge is how long a client may reuse the tile: the progress TTL,
+	// since the tile's counters are the same counters; 0 means revalidate.
+	MaxAge time.Duration
+}
+
+// Tile returns layer's tile z/x/y. A pledge through this Service shows in
+// the next request of any tile; other instances' within the progress TTL
+// (see ProgressTTL), for which tiles are also kept in memory. Returns
+// ENOTFOUND for an unknown layer and EINVALID (field z, x or y) for a tile
+// outside the zoom range or the grid of its zoom.
+func (s *Service) Tile(ctx context.Context, layer string, z, x, y int) (Tile, error) {
+	if layer != TileLayerAreas && layer != TileLayerAddresses {
+		return Tile{}, Errorf(ENOTFOUND, "no tile layer %q", layer)
+	}
+	if z < 0 || z > MaxTileZoom {
+		return Tile{}, FieldError("z", "zoom must be 0 to %d", MaxTileZoom)
+	}
+	n := 1 << z
+	if x < 0 || x >= n {
+		return Tile{}, FieldError("x", "x must be 0 to %d at zoom %d", n-1, z)
+	}
+	if y < 0 || y >= n {
+		return Tile{}, FieldError("y", "y must be 0 to %d at zoom %d", n-1, z)
+	}
+	ttl := s.ProgressTTL
+	if ttl == 0 {
+		ttl = DefaultProgressTTL
+	}
+	maxAge := max(ttl, 0)
+	if layer == TileLayerAddresses && z < AddressTileMinZoom {
+		return Tile{Data: []byte{}, ETag: etag(nil), MaxAge: maxAge}, nil
+	}
+	t := maptile.New(uint32(x), uint32(y), maptile.Zoom(z))
+	render := func() ([]byte, error) {
+		if layer == TileLayerAreas {
+			return s.Store.AreaTile(ctx, t)
+		}
+		return s.Store.AddressTile(ctx, t)
+	}
+	if ttl < 0 {
+		data, err := render()
+		if err != nil {
+			return Tile{}, err
+		}
+		return Tile{Data: data, ETag: etag(data), MaxAge: 0}, nil
+	}
+	data, tag, err := s.tiles.get(tileKey{layer, t, s.progress.generation()}, ttl, render)
+	if err != nil {
+		return Tile{}, err
+	}
+	return Tile{Data: data, ETag: tag, MaxAge: maxAge}, nil
+}
+
+// PublicAreasBound is the bound of every area on the public map, for its
+// first view; ok is false when there is none.
+func (s *Service) PublicAreasBound(ctx context.Context) (orb.Bound, bool, error) {
+	return s.Store.PublicAreasBound(ctx)
+}
+
+func etag(data []byte) string {
+	h := sha256.Sum256(data)
+	return `"` + hex.EncodeToString(h[:12]) + `"`
+}
+
+// tileKey names a tile as of one generation of the progress cache: any
+// write through the Service moves the generation, so tiles rendered before
+// it are never served after it.
+type tileKey struct {
+	layer string
+	tile  maptile.Tile
+	gen   uint64
+}
+
+// maxTileCacheBytes bounds the tiles kept in memory. National low-zoom
+// tiles are a few hundred kB; the many high-zoom ones are small.
+const maxTileCacheBytes = 64 << 20
+
+// tileCache keeps rendered tiles for the TTL and renders each missing tile
+// once however many requests want it at the same moment (a map opening on
+// many screens asks for the same low-zoom tiles). The zero value is ready.
+type tileCache struct {
+	mu     sync.Mutex
+	gen    uint64 // the newest generation seen; older entries are dropped
+	m      map[tileKey]tileEntry
+	bytes  int
+	flight map[tileKey]*tileFlight
+}
+
+type tileEntry struct {
+	data []byte
+	etag string
+	at   time.Time // wall clock: the TTL is not a business rule
+}
+
+type tileFlight struct {
+	done chan struct{}
+	data []byte
+	etag string
+	err  error
+}
+
+func (c *tileCache) get(k tileKey, ttl time.Duration, render func() ([]byte, error)) ([]byte, string, error) {
+	c.mu.Lock()
+	if k.gen > c.gen {
+		c.gen, c.m, c.bytes = k.gen, nil, 0
+	}
+	if e, ok := c.m[k]; ok && time.Since(e.at) <= ttl {
+		c.mu.Unlock()
+		return e.data, e.etag, nil
+	}
+	if f, ok := c.flight[k]; ok {
+		c.mu.Unlock()
+		<-f.done
+		if f.err != nil {
+			// The request that rendered may have been cancelled: this one
+			// tries for itself rather than inherit its error.
+			data, err := render()
+			return data, etag(data), err
+		}
+		return f.data, f.etag, nil
+	}
+	f := &tileFlight{done: make(chan struct{})}
+	if c.flight == nil {
+		c.flight = map[tileKey]*tileFlight{}
+	}
+	c.flight[k] = f
+	c.mu.Unlock()
+
+	f.data, f.err = render()
+	if f.err == nil {
+		f.etag = etag(f.data)
+	}
+	c.mu.Lock()
+	delete(c.flight, k)
+	if f.err == nil && k.gen == c.gen {
+		if c.m == nil || c.bytes+len(f.data) > maxTileCacheBytes {
+			c.m, c.bytes = map[tileKey]tileEntry{}, 0 // bounded: start over rather than grow
+		}
+		if old, ok := c.m[k]; ok {
+			c.bytes -= len(old.data)
+		}
+		c.m[k] = tileEntry{data: f.data, etag: f.etag, at: time.Now()}
+		c.bytes += len(f.data)
+	}
+	c.mu.Unlock()
+	close(f.done)
+	return f.data, f.etag, f.err
+}
