@@ -79,3 +79,10 @@ func areaSettingsView(a Area) map[string]any {
 	return map[string]any{"threshold_percent": a.ThresholdPercent, "threshold_units": a.ThresholdUnits,
 		"deadline": a.Deadline, "status": a.Status}
 }
+
+// DeadlineOn is the deadline of a day: pledges close at the end of it
+// (23:59 UTC), as the CLI and the API both read a YYYY-MM-DD date.
+func DeadlineOn(day time.Time) time.Time {
+	d := day.UTC().Truncate(24 * time.Hour)
+	return d.Add(24*time.Hour - time.Minute)
+}

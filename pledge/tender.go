@@ -19,8 +19,14 @@ type TenderData struct {
 // TenderData gathers an area's tender data from one cost model, so the
 // addresses are read and ordered once and the cost, curve and route agree.
 // Returns ENOTFOUND for an unknown area and EINVALID when the area cannot
-// be priced (no geometry and no POP, a threshold outside 0-100).
+// be priced (no geometry and no POP, a threshold outside 0-100). Needs
+// package.download: admins and the area's coordinators any time, providers
+// once the area has reached its threshold (EFORBIDDEN before: a provider
+// sees only what is up for tender).
 func (s *Service) TenderData(ctx context.Context, code string) (TenderData, error) {
+	if err := s.CanDownloadPackage(ctx, code); err != nil {
+		return TenderData{}, err
+	}
 	m, err := s.costModel(ctx, code, nil, 0)
 	if err != nil {
 		return TenderData{}, err
@@ -40,4 +46,25 @@ func (s *Service) TenderData(ctx context.Context, code string) (TenderData, erro
 		route.Addresses[j] = m.addrs[i]
 	}
 	return TenderData{Area: m.area, Addresses: m.addrs, Params: m.params, Cost: cost, Curve: curve, Route: route}, nil
+}
+
+// forTender are the statuses in which providers see an area.
+var forTender = map[AreaStatus]bool{StatusThresholdReached: true, StatusTenderOpen: true, StatusAwarded: true, StatusBuilt: true}
+
+// CanDownloadPackage reports (as Can does) whether the user in ctx may
+// download area code's tender package.
+func (s *Service) CanDownloadPackage(ctx context.Context, code string) error {
+	if err := s.Can(ctx, ActionDownloadPackage, code); err != nil {
+		return err
+	}
+	if u := UserFrom(ctx); u.Role == RoleProvider && !u.system {
+		a, err := s.Store.Area(ctx, code)
+		if err != nil {
+			return err
+		}
+		if !forTender[a.Status] {
+			return &Error{Code: EFORBIDDEN, Reason: ReasonForbidden, Message: "this area is not up for tender"}
+		}
+	}
+	return nil
 }

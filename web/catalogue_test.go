@@ -38,11 +38,11 @@ type catalogueFixture struct {
 	m     demo.Municipality
 	token string // the fixture pledge's manage token
 	addr  pledge.Address
+	// adminToken is an admin's API token (read scope).
+	adminToken string
 }
 
 var catalogueNow = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-
-const catalogueAdminToken = "catalogue-admin-token-0123456789"
 
 func newCatalogueFixture(t *testing.T, st pledge.Store) *catalogueFixture {
 	t.Helper()
@@ -62,8 +62,12 @@ func newCatalogueFixture(t *testing.T, st pledge.Store) *catalogueFixture {
 		t.Fatal(err)
 	}
 	f.token = p.Token
+	admin := mustUser(t, svc, pledge.InviteRequest{Email: "admin@kommune.example", Name: "Ada", Role: pledge.RoleAdmin})
+	if f.adminToken, _, err = svc.CreateAPIToken(pledge.WithUser(ctx, pledge.SystemUser()), admin.Email, "catalogue", nil); err != nil {
+		t.Fatal(err)
+	}
 	f.srv = web.NewServer(svc, web.Config{
-		MaxBodyBytes: 4096, PledgeRateLimit: 1000, AdminToken: catalogueAdminToken,
+		MaxBodyBytes: 4096, PledgeRateLimit: 1000,
 		TenderPackage: func(ctx context.Context, code, lang string, w io.Writer) error {
 			data, err := svc.TenderData(ctx, code)
 			if err != nil {
@@ -263,13 +267,17 @@ func (f *catalogueFixture) cases() []hostile {
 		// The tender download.
 		{name: "TenderNoAuth", method: "GET", path: "/api/areas/" + f.addr.AreaCode + "/tender.zip", status: 401},
 		{name: "TenderBasicAuth", method: "GET", path: "/api/areas/" + f.addr.AreaCode + "/tender.zip",
-			header: map[string]string{"Authorization": "Basic " + catalogueAdminToken}, status: 401},
+			header: map[string]string{"Authorization": "Basic " + f.adminToken}, status: 401},
 		{name: "TenderTokenPrefix", method: "GET", path: "/api/areas/" + f.addr.AreaCode + "/tender.zip",
-			header: bearer(catalogueAdminToken[:len(catalogueAdminToken)-1]), status: 401},
+			header: bearer(f.adminToken[:len(f.adminToken)-1]), status: 401},
+		{name: "TenderManageTokenAsBearer", method: "GET", path: "/api/areas/" + f.addr.AreaCode + "/tender.zip",
+			header: bearer(f.token), status: 401},
+		{name: "TenderTokenNoPrefix", method: "GET", path: "/api/areas/" + f.addr.AreaCode + "/tender.zip",
+			header: bearer(strings.TrimPrefix(f.adminToken, "kmt_")), status: 401},
 		{name: "TenderTokenHuge", method: "GET", path: "/api/areas/" + f.addr.AreaCode + "/tender.zip",
 			header: bearer(strings.Repeat("x", 8000)), status: 401},
 		{name: "TenderCodeTraversal", method: "GET", path: "/api/areas/..%2f..%2fetc/tender.zip",
-			header: bearer(catalogueAdminToken), status: 404},
+			header: bearer(f.adminToken), status: 404},
 	}
 	// Manage tokens of every wrong length.
 	for _, n := range []int{1, 2, 16, 31, 42, 43, 44, 64, 200, 201, 1000} {

@@ -129,6 +129,11 @@ func (l *Locale) Date(t time.Time) string {
 }
 
 // DateOf formats *t, or "" for nil.
+// DateTime is a date with the time of day (UTC), e.g. for sessions.
+func (l *Locale) DateTime(t time.Time) string {
+	return l.Date(t) + " " + t.UTC().Format("15:04") + " UTC"
+}
+
 func (l *Locale) DateOf(t *time.Time) string {
 	if t == nil {
 		return ""

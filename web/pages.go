@@ -49,6 +49,7 @@ type pageData struct {
 	CanWithdraw bool
 	Notice      string
 	ErrorText   string
+	Account     *accountView // the account pages
 }
 
 type langLink struct {

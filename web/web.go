@@ -44,9 +44,6 @@ type Config struct {
 	// 0 means 10, negative means no limit.
 	PledgeRateLimit  int
 	PledgeRateWindow time.Duration
-	// AdminToken guards the admin endpoints (the tender package download),
-	// sent as "Authorization: Bearer TOKEN"; "" turns them off (404).
-	AdminToken string
 	// TenderPackage writes area code's tender package, a ZIP, in lang to
 	// w; nil turns the download off. cmd wires it to the report package,
 	// which web does not import (adapters never import each other).
@@ -115,7 +112,7 @@ func NewServer(svc *pledge.Service, cfg Config, log *slog.Logger) *Server {
 	if err := s.router.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		panic("web: trusted proxies: " + err.Error())
 	}
-	s.router.Use(s.recoverPanics, s.logRequests, s.securityHeaders, s.checkOrigin, s.limitBody)
+	s.router.Use(s.recoverPanics, s.logRequests, s.securityHeaders, s.checkOrigin, s.limitBody, s.authenticate)
 	s.routes()
 	return s
 }
@@ -138,6 +135,24 @@ func (s *Server) routes() {
 	api.GET("/areas/:code/tender.zip", s.tenderPackage)
 	api.GET("/addresses", s.searchAddresses)
 	api.GET("/addresses/nearest", s.nearestAddress)
+	api.PATCH("/areas/:code", s.updateArea)
+	api.GET("/areas/:code/pledges", s.areaPledges)
+	api.GET("/audit", s.audit)
+	api.POST("/invitations", s.createInvitation)
+	api.GET("/invitations/:token", s.getInvitation)
+	api.POST("/invitations/:token", s.acceptInvitation)
+	api.GET("/session", s.currentUser)
+	api.POST("/session", s.signIn)
+	api.DELETE("/session", s.signOut)
+	api.GET("/sessions", s.listSessions)
+	api.DELETE("/sessions/:id", s.revokeSession)
+	api.GET("/tokens", s.listTokens)
+	api.POST("/tokens", s.createToken)
+	api.DELETE("/tokens/:id", s.revokeToken)
+	api.POST("/password-resets", s.requestReset)
+	api.POST("/password-resets/:token", s.resetPassword)
+	api.GET("/users", s.listUsers)
+	api.PATCH("/users/:id", s.updateUser)
 	api.POST("/pledges", s.createPledge)
 	api.GET("/pledges/:token", s.getPledge)
 	api.DELETE("/pledges/:token", s.withdrawPledge)
@@ -152,6 +167,27 @@ func (s *Server) routes() {
 	r.POST("/p/:token/contact", s.checkForm, s.postContact)
 	r.POST("/p/:token/withdraw", s.checkForm, s.postWithdraw)
 	r.GET("/static/*filepath", s.serveStatic())
+
+	// Accounts. Form posts go through checkForm (CSRF) too.
+	r.GET("/login", s.loginPage)
+	r.POST("/login", s.checkForm, s.postLogin)
+	r.GET("/logout", s.logoutPage)
+	r.POST("/logout", s.checkForm, s.postLogout)
+	r.GET("/account", s.account)
+	r.POST("/account/password", s.checkForm, s.postPassword)
+	r.POST("/account/tokens", s.checkForm, s.postCreateToken)
+	r.POST("/account/tokens/:id/revoke", s.checkForm, s.postRevokeToken)
+	r.POST("/account/sessions/:id/revoke", s.checkForm, s.postRevokeSession)
+	r.GET("/invitations/:token", s.invitationPage)
+	r.POST("/invitations/:token", s.checkForm, s.postInvitation)
+	r.GET("/reset", s.resetRequestPage)
+	r.POST("/reset", s.checkForm, s.postResetRequest)
+	r.GET("/reset/:token", s.resetPage)
+	r.POST("/reset/:token", s.checkForm, s.postReset)
+	r.GET("/admin/users", s.adminUsers)
+	r.POST("/admin/users/invite", s.checkForm, s.postInvite)
+	r.POST("/admin/users/:id", s.checkForm, s.postUpdateUser)
+	r.GET("/coordinator/areas/:code/pledges", s.areaPledgesPage)
 	s.ogcRoutes(r)
 	s.tileRoutes(r)
 
@@ -203,4 +239,16 @@ func (s *Server) writeError(c *gin.Context, err error) {
 		c.Header("Retry-After", "1")
 	}
 	c.AbortWithStatusJSON(status, errorBody{Error: errorDetail{Code: pe.Code, Message: pe.Message, Field: pe.Field}})
+}
+
+// Route is one route of the router: its method and path pattern.
+type Route struct{ Method, Path string }
+
+// Routes lists every route, as the authorization matrix test walks them.
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, r := range s.router.Routes() {
+		out = append(out, Route{r.Method, r.Path})
+	}
+	return out
 }

@@ -47,7 +47,7 @@ func runArea(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return usageError{fmt.Errorf("--deadline %q: want YYYY-MM-DD or none", d)}
 		}
-		end := day.Add(24*time.Hour - time.Minute)
+		end := pledge.DeadlineOn(day)
 		set.Deadline = &end
 	}
 	if *status != "" {

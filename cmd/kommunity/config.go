@@ -130,7 +130,7 @@ func (c *Config) serveFlags(fs *flag.FlagSet, errs *envErr) {
 	stringVar(fs, &c.TrustedProxies, "trusted-proxies", "TRUSTED_PROXIES", "comma-separated `addresses/CIDRs` of reverse proxies whose X-Forwarded-For names the client; empty trusts none", errs)
 	durationVar(fs, &c.LapseInterval, "lapse-interval", "LAPSE_INTERVAL", "how often to lapse areas whose deadline passed below threshold; 0 for never", errs)
 	durationVar(fs, &c.ProgressTTL, "progress-ttl", "PROGRESS_TTL", "how long GET /api/areas/{code} may answer from memory (other instances' pledges show within it); 0 for never", errs)
-	stringVar(fs, &c.AdminToken, "admin-token", "ADMIN_TOKEN", "Bearer `token` of the admin endpoints (tender download); empty disables them", errs)
+	stringVar(fs, &c.AdminToken, "admin-token", "ADMIN_TOKEN", "retired: use accounts and API tokens (kommunity token add); set, serve refuses to start", errs)
 	c.Tender.flags(fs, errs)
 }
 

@@ -57,6 +57,12 @@ Usage:
   kommunity report --area CODE -o FILE.zip [--lang da|en]  write the area's tender package (PDF, GeoJSON, CSV)
   kommunity demo [--areas N] [--addresses N] [--out DIR]  write a generated municipality as files
   kommunity migrate [--db FILE | --database-url URL]     apply pending database migrations
+  kommunity user add --role admin|coordinator|provider --email E [--name N] [--area CODE]... [--provider ORG]
+                                                         invite a user: prints the invitation link
+  kommunity user reset --email E                         a password reset link (printed without a mail server)
+  kommunity users [--json]                               list the users
+  kommunity token add --email E --name N [--scope read|bid|admin]...  an API token for a user's scripts
+  kommunity sessions flush                               sign everybody out
 
 Run "kommunity COMMAND -h" for a command's flags.
 `
@@ -68,8 +74,20 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
+	// Whoever runs the CLI on the server owns the data: commands act as
+	// the system user, and the audit log names them "cli". serve's
+	// requests carry their own users.
+	ctx = pledge.WithUser(ctx, pledge.SystemUser())
 	var err error
 	switch args[0] {
+	case "user":
+		err = runUser(ctx, args[1:], stdout, stderr)
+	case "users":
+		err = runUsers(ctx, args[1:], stdout, stderr)
+	case "token":
+		err = runToken(ctx, args[1:], stdout, stderr)
+	case "sessions":
+		err = runSessions(ctx, args[1:], stdout, stderr)
 	case "serve":
 		err = runServe(ctx, args[1:], stdout, stderr)
 	case "import":

@@ -78,15 +78,12 @@ func parseDeadline(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("tender deadline %q: want a date such as 2027-03-01", s)
 }
 
-// minAdminToken is the shortest admin token serve accepts: a short one
-// could be guessed over the network.
-const minAdminToken = 16
-
-// checkAdminToken accepts no token (admin endpoints off) or one of at
-// least minAdminToken characters.
+// checkAdminToken refuses the retired shared admin token, saying what
+// replaces it, rather than leaving the old endpoint silently off.
 func checkAdminToken(tok string) error {
-	if tok != "" && len(tok) < minAdminToken {
-		return fmt.Errorf("the admin token must be at least %d characters (e.g. openssl rand -hex 32)", minAdminToken)
+	if tok != "" {
+		return errors.New("--admin-token (KOMMUNITY_ADMIN_TOKEN) is retired: tender packages download with a user's " +
+			"session or API token; make one with: kommunity token add --email ADMIN_EMAIL --name SCRIPT (see README, Accounts)")
 	}
 	return nil
 }

@@ -25,10 +25,10 @@ func TestReportMatchesAPI(t *testing.T) {
 	pdftotext := reportTool(t, "pdftotext")
 	dir := t.TempDir()
 	db := filepath.Join(dir, "k.db")
-	const token = "test-admin-token-0123456789"
-	base, stop := startServe(t, "--demo", "--db", db, "--admin-token", token,
+	base, stop := startServe(t, "--demo", "--db", db,
 		"--association", "Bårsted Borgerforening", "--contact", "Zyta Ŝ. Łukasiewicz", "--municipality", "Demo Kommune")
 	defer stop()
+	token := adminAPIToken(t, base, db)
 
 	var area web.AreaJSON
 	var cost web.CostJSON
@@ -136,7 +136,7 @@ func TestReportCommand(t *testing.T) {
 		{"BadDate", []string{"report", "--db", db, "--area", "D001", "-o", a, "--date", "tomorrow"}, 2},
 		{"BadDeadline", []string{"report", "--db", db, "--area", "D001", "-o", a, "--tender-deadline", "soon"}, 2},
 		{"UnknownArea", []string{"report", "--db", db, "--area", "NOPE", "-o", filepath.Join(dir, "c.zip")}, 1},
-		{"ShortAdminToken", []string{"serve", "--db", db, "--admin-token", "short"}, 2},
+		{"RetiredAdminToken", []string{"serve", "--db", db, "--admin-token", "a-long-enough-old-admin-token"}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := run(t, tc.args...)
@@ -150,14 +150,14 @@ func TestReportCommand(t *testing.T) {
 	}
 
 	// A secret may come from a file: KOMMUNITY_ADMIN_TOKEN_FILE is read
-	// (and this one is rejected as too short).
+	// (and refused, as the retired token is, with what replaces it).
 	tokenFile := filepath.Join(dir, "token")
-	if err := os.WriteFile(tokenFile, []byte("short\n"), 0o600); err != nil {
+	if err := os.WriteFile(tokenFile, []byte("an-old-admin-token-from-a-file\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("KOMMUNITY_ADMIN_TOKEN_FILE", tokenFile)
-	if code, _, stderr := run(t, "serve", "--db", db); code != 2 || !strings.Contains(stderr, "admin token") {
-		t.Errorf("short token from KOMMUNITY_ADMIN_TOKEN_FILE: exit %d: %s", code, stderr)
+	if code, _, stderr := run(t, "serve", "--db", db); code != 2 || !strings.Contains(stderr, "kommunity token add") {
+		t.Errorf("retired token from KOMMUNITY_ADMIN_TOKEN_FILE: exit %d: %s", code, stderr)
 	}
 }
 
@@ -222,4 +222,30 @@ func moneyDK(ore int64) string {
 func percentDK(p float64) string {
 	s := strconv.FormatFloat(float64(int64(p*10+0.5))/10, 'f', -1, 64)
 	return strings.Replace(s, ".", ",", 1) + " %"
+}
+
+// adminAPIToken makes an admin the way an operator does: kommunity user
+// add prints an invitation link, the admin accepts it over the API, and
+// kommunity token add prints an API token for their scripts.
+func adminAPIToken(t *testing.T, base, db string) string {
+	t.Helper()
+	link := strings.TrimSpace(mustRun(t, "user", "add", "--db", db, "--role", "admin", "--email", "Ops@Kommune.example", "--name", "Ops"))
+	secret := link[strings.LastIndex(link, "/")+1:]
+	if !strings.HasPrefix(link, "/invitations/") || secret == "" {
+		t.Fatalf("user add printed %q, want an invitation link", link)
+	}
+	resp, err := http.Post(base+"/api/invitations/"+secret, "application/json",
+		strings.NewReader(`{"password":"correct horse battery staple 2026","name":"Ops"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("accept invitation: %d", resp.StatusCode)
+	}
+	tok := strings.TrimSpace(mustRun(t, "token", "add", "--db", db, "--email", "ops@kommune.example", "--name", "tender downloads"))
+	if !strings.HasPrefix(tok, "kmt_") {
+		t.Fatalf("token add printed %q", tok)
+	}
+	return tok
 }

@@ -61,6 +61,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer st.Close()
 	svc := pledge.NewService(st)
+	svc.PublicURL = publicURL
 	svc.ProgressTTL = cfg.ProgressTTL
 	if svc.ProgressTTL <= 0 {
 		svc.ProgressTTL = -1 // off
@@ -86,7 +87,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			MaxBodyBytes: cfg.MaxBodyBytes, TileURL: cfg.TileURL, TileAttribution: cfg.TileAttribution,
 			VectorTilesAbove: int(cfg.VectorTilesAbove),
 			PledgeRateLimit:  int(cfg.PledgeRateLimit), PledgeRateWindow: cfg.PledgeRateWindow,
-			AdminToken: cfg.AdminToken, TenderPackage: tender, TrustedProxies: proxies,
+			TenderPackage: tender, TrustedProxies: proxies,
 			PublicURL: publicURL, ListenAddr: ln.Addr().String(),
 		}, log),
 		ReadHeaderTimeout: 5 * time.Second,

@@ -1,0 +1,259 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kommunity/kommunity/pledge"
+	"github.com/kommunity/kommunity/web"
+)
+
+// The authorization matrix: every route of the router (gin's own list) is
+// tried as each kind of caller, and must answer the status in the table.
+// A route missing from the table fails the test, so no new route can be
+// added without deciding who may use it.
+
+// The callers, in the order of the statuses in authzTable.
+var callers = []string{"anonymous", "resident", "provider", "coordinatorA", "coordinatorB", "admin"}
+
+// authzCase is how one route is called and what each caller must get.
+type authzCase struct {
+	path   string // the concrete path (and query), with {token} for a manage token
+	body   string // a JSON body, or a form (form is true)
+	form   bool
+	status [6]int
+}
+
+// The area codes: coordinatorA coordinates areaA, coordinatorB areaB.
+const (
+	areaA = "D001" // threshold reached: providers may download its package
+	areaB = "D002"
+)
+
+var (
+	all200  = [6]int{200, 200, 200, 200, 200, 200}
+	signed  = [6]int{401, 401, 200, 200, 200, 200}
+	page303 = [6]int{303, 303, 200, 200, 200, 200}
+)
+
+func same(n int) [6]int { return [6]int{n, n, n, n, n, n} }
+
+var authzTable = map[string]authzCase{
+	"GET /healthz":                                {path: "/healthz", status: all200},
+	"GET /livez":                                  {path: "/livez", status: all200},
+	"GET /api/areas":                              {path: "/api/areas", status: all200},
+	"GET /api/areas.geojson":                      {path: "/api/areas.geojson", status: all200},
+	"GET /api/areas/:code":                        {path: "/api/areas/" + areaA, status: all200},
+	"PATCH /api/areas/:code":                      {path: "/api/areas/" + areaA, body: `{}`, status: [6]int{401, 401, 403, 200, 403, 200}},
+	"GET /api/areas/:code/addresses":              {path: "/api/areas/" + areaA + "/addresses", status: all200},
+	"GET /api/areas/:code/cost":                   {path: "/api/areas/" + areaA + "/cost", status: all200},
+	"GET /api/areas/:code/cost/curve":             {path: "/api/areas/" + areaA + "/cost/curve", status: all200},
+	"GET /api/areas/:code/route.geojson":          {path: "/api/areas/" + areaA + "/route.geojson", status: all200},
+	"GET /api/areas/:code/tender.zip":             {path: "/api/areas/" + areaA + "/tender.zip", status: [6]int{401, 401, 200, 200, 403, 200}},
+	"GET /api/areas/:code/pledges":                {path: "/api/areas/" + areaA + "/pledges", status: [6]int{401, 401, 403, 200, 403, 200}},
+	"GET /api/audit":                              {path: "/api/audit?area=" + areaA, status: [6]int{401, 401, 403, 200, 403, 200}},
+	"GET /api/addresses":                          {path: "/api/addresses?q=ba", status: all200},
+	"GET /api/addresses/nearest":                  {path: "/api/addresses/nearest?lon=10.4&lat=55.3", status: all200},
+	"POST /api/pledges":                           {path: "/api/pledges", body: `{}`, status: same(400)},
+	"GET /api/pledges/:token":                     {path: "/api/pledges/{token}", status: [6]int{404, 200, 404, 404, 404, 404}},
+	"DELETE /api/pledges/:token":                  {path: "/api/pledges/{token}", status: [6]int{404, 200, 404, 404, 404, 404}},
+	"POST /api/invitations":                       {path: "/api/invitations", body: `{}`, status: [6]int{401, 401, 403, 403, 403, 400}},
+	"GET /api/invitations/:token":                 {path: "/api/invitations/unknownsecret", status: same(404)},
+	"POST /api/invitations/:token":                {path: "/api/invitations/unknownsecret", body: `{"password":"x"}`, status: same(404)},
+	"GET /api/session":                            {path: "/api/session", status: signed},
+	"POST /api/session":                           {path: "/api/session", body: `{"email":"nobody@example.dk","password":"wrong"}`, status: same(401)},
+	"DELETE /api/session":                         {path: "/api/session", status: same(204)},
+	"GET /api/sessions":                           {path: "/api/sessions", status: signed},
+	"DELETE /api/sessions/:id":                    {path: "/api/sessions/999999", status: [6]int{401, 401, 404, 404, 404, 404}},
+	"GET /api/tokens":                             {path: "/api/tokens", status: signed},
+	"POST /api/tokens":                            {path: "/api/tokens", body: `{"name":""}`, status: [6]int{401, 401, 400, 400, 400, 400}},
+	"DELETE /api/tokens/:id":                      {path: "/api/tokens/999999", status: [6]int{401, 401, 404, 404, 404, 404}},
+	"POST /api/password-resets":                   {path: "/api/password-resets", body: `{"email":"nobody@example.dk"}`, status: same(202)},
+	"POST /api/password-resets/:token":            {path: "/api/password-resets/unknownsecret", body: `{"password":"long enough password"}`, status: same(404)},
+	"GET /api/users":                              {path: "/api/users", status: [6]int{401, 401, 403, 403, 403, 200}},
+	"PATCH /api/users/:id":                        {path: "/api/users/{userB}", body: `{}`, status: [6]int{401, 401, 403, 403, 403, 200}},
+	"GET /ogc":                                    {path: "/ogc", status: all200},
+	"GET /ogc/api":                                {path: "/ogc/api", status: all200},
+	"GET /ogc/conformance":                        {path: "/ogc/conformance", status: all200},
+	"GET /ogc/collections":                        {path: "/ogc/collections", status: all200},
+	"GET /ogc/collections/:collection":            {path: "/ogc/collections/areas", status: all200},
+	"GET /ogc/collections/:collection/items":      {path: "/ogc/collections/areas/items", status: all200},
+	"GET /ogc/collections/:collection/items/:fid": {path: "/ogc/collections/areas/items/" + areaA, status: all200},
+	"GET /tiles/:layer/:z/:x/:y":                  {path: "/tiles/areas/0/0/0.mvt", status: all200},
+	"GET /":                                       {path: "/", status: all200},
+	"GET /search":                                 {path: "/search?q=ba", status: all200},
+	"GET /address":                                {path: "/address?id={address}", status: all200},
+	"POST /pledge":                                {path: "/pledge", form: true, status: same(400)},
+	"GET /p/:token":                               {path: "/p/{token}", status: [6]int{404, 200, 404, 404, 404, 404}},
+	"GET /p/:token/receipt":                       {path: "/p/{token}/receipt", status: [6]int{404, 200, 404, 404, 404, 404}},
+	"POST /p/:token/contact":                      {path: "/p/{token}/contact", form: true, status: [6]int{404, 400, 404, 404, 404, 404}},
+	"POST /p/:token/withdraw":                     {path: "/p/{token}/withdraw", form: true, status: [6]int{404, 303, 404, 404, 404, 404}},
+	"GET /static/*filepath":                       {path: "/static/app.js", status: all200},
+	"GET /login":                                  {path: "/login", status: all200},
+	"POST /login":                                 {path: "/login", form: true, body: "email=nobody%40example.dk&password=wrong", status: same(401)},
+	"GET /logout":                                 {path: "/logout", status: all200},
+	"POST /logout":                                {path: "/logout", form: true, status: same(303)},
+	"GET /account":                                {path: "/account", status: page303},
+	"POST /account/password":                      {path: "/account/password", form: true, status: [6]int{303, 303, 400, 400, 400, 400}},
+	"POST /account/tokens":                        {path: "/account/tokens", form: true, status: [6]int{303, 303, 400, 400, 400, 400}},
+	"POST /account/tokens/:id/revoke":             {path: "/account/tokens/999999/revoke", form: true, status: [6]int{303, 303, 404, 404, 404, 404}},
+	"POST /account/sessions/:id/revoke":           {path: "/account/sessions/999999/revoke", form: true, status: [6]int{303, 303, 404, 404, 404, 404}},
+	"GET /invitations/:token":                     {path: "/invitations/unknownsecret", status: same(404)},
+	"POST /invitations/:token":                    {path: "/invitations/unknownsecret", form: true, status: same(404)},
+	"GET /reset":                                  {path: "/reset", status: all200},
+	"POST /reset":                                 {path: "/reset", form: true, body: "email=nobody%40example.dk", status: all200},
+	"GET /reset/:token":                           {path: "/reset/unknownsecret", status: all200},
+	"POST /reset/:token":                          {path: "/reset/unknownsecret", form: true, body: "password=long+enough+password&password2=long+enough+password", status: same(404)},
+	"GET /admin/users":                            {path: "/admin/users", status: [6]int{303, 303, 403, 403, 403, 200}},
+	"POST /admin/users/invite":                    {path: "/admin/users/invite", form: true, status: [6]int{303, 303, 403, 403, 403, 400}},
+	"POST /admin/users/:id":                       {path: "/admin/users/{userB}", form: true, body: "role=coordinator&areas=" + areaB + "&active=yes", status: [6]int{303, 303, 403, 403, 403, 303}},
+	"GET /coordinator/areas/:code/pledges":        {path: "/coordinator/areas/" + areaA + "/pledges", status: [6]int{303, 303, 403, 200, 403, 200}},
+}
+
+// authzFixture is a demo store with one user of each role, each signed in
+// from their own client address.
+type authzFixture struct {
+	t       *testing.T
+	svc     *pledge.Service
+	srv     *web.Server
+	users   map[string]pledge.User
+	cookies map[string]string
+	addr    pledge.Address
+}
+
+const authzPassword = "a long enough password for tests"
+
+// mustUser invites and creates a user through the service's own rules.
+func mustUser(t *testing.T, svc *pledge.Service, r pledge.InviteRequest) pledge.User {
+	t.Helper()
+	ctx := pledge.WithUser(context.Background(), pledge.SystemUser())
+	_, link, err := svc.Invite(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := svc.AcceptInvitation(ctx, link[strings.LastIndex(link, "/")+1:], authzPassword, r.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func newAuthzFixture(t *testing.T) *authzFixture {
+	svc, m := MustOpenDemoService(t, func() time.Time { return catalogueNow })
+	f := &authzFixture{t: t, svc: svc, users: map[string]pledge.User{}, cookies: map[string]string{}}
+	f.srv = web.NewServer(svc, web.Config{PledgeRateLimit: -1, TenderPackage: tenderPackageFor(svc)}, quietLog())
+	f.users["provider"] = mustUser(t, svc, pledge.InviteRequest{Email: "bid@fiber.example", Name: "Pia Provider", Role: pledge.RoleProvider, Provider: "Fiber A/S"})
+	f.users["coordinatorA"] = mustUser(t, svc, pledge.InviteRequest{Email: "a@forening.example", Name: "Anne A", Role: pledge.RoleCoordinator, Areas: []string{areaA}})
+	f.users["coordinatorB"] = mustUser(t, svc, pledge.InviteRequest{Email: "b@forening.example", Name: "Bo B", Role: pledge.RoleCoordinator, Areas: []string{areaB}})
+	f.users["admin"] = mustUser(t, svc, pledge.InviteRequest{Email: "admin@kommune.example", Name: "Ada Admin", Role: pledge.RoleAdmin})
+	f.addr = addressWith(t, svc, m, 1, 0)
+	return f
+}
+
+// ip is each caller's client address, so rate limits do not mix them.
+func callerIP(i int) string { return fmt.Sprintf("198.51.100.%d", 100+i) }
+
+// signIn gives caller a fresh session through the real API.
+func (f *authzFixture) signIn(caller string, i int) {
+	f.t.Helper()
+	u, ok := f.users[caller]
+	if !ok {
+		return
+	}
+	cl := newClient(f.t, f.srv, callerIP(i))
+	w := cl.postJSON("/api/session", `{"email":"`+u.Email+`","password":"`+authzPassword+`"}`)
+	if w.Code != 200 {
+		f.t.Fatalf("sign in %s: %d %s", caller, w.Code, w.Body)
+	}
+	f.cookies[caller] = cl.cookies["kommunity_session"].Value
+}
+
+// residentToken makes a fresh pledge in an area that takes them and
+// returns its manage token.
+func (f *authzFixture) residentToken() string {
+	f.t.Helper()
+	as, _ := f.svc.AreaAddresses(context.Background(), "D003", nil, 0)
+	for _, a := range as {
+		if a.PledgedUnits < a.Units {
+			p, _, err := f.svc.CreatePledge(context.Background(), pledge.PledgeRequest{AddressID: a.ID, Name: "Rita Resident",
+				Email: "rita@example.dk", Consent: true}, "")
+			if err != nil {
+				f.t.Fatal(err)
+			}
+			return p.Token
+		}
+	}
+	f.t.Fatal("no free unit in D003")
+	return ""
+}
+
+func (f *authzFixture) call(method string, c authzCase, caller string, i int) *httptest.ResponseRecorder {
+	f.t.Helper()
+	cl := newClient(f.t, f.srv, callerIP(i))
+	if v := f.cookies[caller]; v != "" {
+		cl.cookies["kommunity_session"] = &http.Cookie{Name: "kommunity_session", Value: v}
+	}
+	path := c.path
+	token := "notamanagetoken0123456789abcdefghijklmnopq"
+	if caller == "resident" && strings.Contains(path, "{token}") {
+		token = f.residentToken()
+	}
+	path = strings.ReplaceAll(path, "{token}", token)
+	path = strings.ReplaceAll(path, "{userB}", fmt.Sprint(f.users["coordinatorB"].ID))
+	path = strings.ReplaceAll(path, "{address}", url.QueryEscape(f.addr.ID))
+	var req *http.Request
+	switch {
+	case c.form:
+		// A real browser's form: the CSRF cookie and field from a page.
+		page := cl.get("/reset")
+		form, _ := url.ParseQuery(c.body)
+		form.Set("csrf_token", hidden(page.Body.String()).Get("csrf_token"))
+		req = httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	case c.body != "":
+		req = httptest.NewRequest(method, path, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", "application/json")
+	default:
+		req = httptest.NewRequest(method, path, nil)
+	}
+	return cl.do(req)
+}
+
+func TestAuthorizationMatrix(t *testing.T) {
+	f := newAuthzFixture(t)
+	var routes []string
+	for _, r := range f.srv.Routes() {
+		routes = append(routes, r.Method+" "+r.Path)
+	}
+	slices.Sort(routes)
+	for _, key := range routes {
+		c, ok := authzTable[key]
+		if !ok {
+			t.Errorf("route %s is not in the authorization table: decide who may use it", key)
+			continue
+		}
+		method, _, _ := strings.Cut(key, " ")
+		t.Run(key, func(t *testing.T) {
+			for i, caller := range callers {
+				f.t = t
+				f.signIn(caller, i)
+				w := f.call(method, c, caller, i)
+				if w.Code != c.status[i] {
+					t.Errorf("%s: %d, want %d: %.200s", caller, w.Code, c.status[i], w.Body)
+				}
+			}
+		})
+	}
+	for key := range authzTable {
+		if !slices.Contains(routes, key) {
+			t.Errorf("the table has %s, which the router does not", key)
+		}
+	}
+}
