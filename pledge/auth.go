@@ -37,9 +37,10 @@ const (
 	signInPerAccount    = 10
 	signInSlowAfter     = 3
 	signInMaxDelay      = 4 * time.Second
-	sessionTouchEvery   = time.Minute  // last-seen is written at most this often
-	tokenPrefix         = "kmt_"       // API tokens are recognisable in logs and secret scanners
-	argonTime, argonMem = 2, 19 * 1024 // OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 thread
+	defaultSignInDelay  = 200 * time.Millisecond // the 4th attempt's wait; it doubles with each after
+	sessionTouchEvery   = time.Minute            // last-seen is written at most this often
+	tokenPrefix         = "kmt_"                 // API tokens are recognisable in logs and secret scanners
+	argonTime, argonMem = 2, 19 * 1024           // OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 thread
 )
 
 // EventMail is the outbox kind of an e-mail; its payload is a MailMessage.
@@ -368,8 +369,12 @@ func (s *Service) SignIn(ctx context.Context, r SignInRequest) (string, User, er
 		if !l.Allows(n) {
 			return "", User{}, ErrTooMany()
 		}
-		if scope == "signin-account" && n.Hits > signInSlowAfter {
-			d := min(time.Duration(250<<min(n.Hits-signInSlowAfter, 8))*time.Millisecond, signInMaxDelay)
+		if scope == "signin-account" && n.Hits > signInSlowAfter && s.SignInDelay >= 0 {
+			base := s.SignInDelay
+			if base == 0 {
+				base = defaultSignInDelay
+			}
+			d := min(base<<min(n.Hits-signInSlowAfter-1, 10), signInMaxDelay)
 			select {
 			case <-time.After(d):
 			case <-ctx.Done():

@@ -38,6 +38,10 @@ type Service struct {
 	Mail bool
 	// SessionIdle and SessionMaxAge end sessions; 0 means the defaults.
 	SessionIdle, SessionMaxAge time.Duration
+	// SignInDelay is the wait of the first slowed sign-in attempt of an
+	// account, doubling with each after (at most 4 s): 0 means 200 ms,
+	// negative none.
+	SignInDelay time.Duration
 
 	progress progressCache
 	secrets  secrets
