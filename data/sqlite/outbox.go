@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -123,8 +124,11 @@ func (s *Store) OutboxEvents(ctx context.Context, kind string) ([]pledge.OutboxE
 // maxLastError bounds the error text kept of a failed attempt.
 const maxLastError = 500
 
-// lastError is err cut to maxLastError bytes at a character boundary.
+// lastError is err as valid UTF-8 (PostgreSQL's text accepts nothing
+// else, and a server's reply may be anything), cut to maxLastError bytes
+// at a character boundary.
 func lastError(err string) string {
+	err = strings.ToValidUTF8(err, "\uFFFD")
 	if len(err) <= maxLastError {
 		return err
 	}

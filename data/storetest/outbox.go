@@ -243,7 +243,7 @@ func testRetryGiveUp(t *testing.T, svc *pledge.Service) {
 	if len(c) != 1 || c[0].Attempts != 1 {
 		t.Fatalf("claim at the next attempt = %+v", c)
 	}
-	long := strings.Repeat("ø", 400) // 800 bytes
+	long := strings.Repeat("ø", 400) + "\xff" // 801 bytes, one not UTF-8
 	if err := st.RetryEvent(ctx, e.ID, time.Time{}, long); err != nil {
 		t.Fatal(err)
 	}
