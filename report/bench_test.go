@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"context"
+	"github.com/kommunity/kommunity/pledge"
 	"io"
 	"testing"
 
@@ -42,7 +43,7 @@ func BenchmarkTenderData10k(b *testing.B) {
 	b.ReportAllocs()
 	cpu := cpuTime()
 	for b.Loop() {
-		if _, err := svc.TenderData(context.Background(), "D001"); err != nil {
+		if _, err := svc.TenderData(pledge.WithUser(context.Background(), pledge.SystemUser()), "D001"); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -56,7 +56,7 @@ func MustOpenDemoService(tb testing.TB, cfg demo.Config, rename map[string]strin
 // mustTender gathers area code's tender with the association's details.
 func mustTender(tb testing.TB, svc *pledge.Service, code, lang string) report.Tender {
 	tb.Helper()
-	data, err := svc.TenderData(context.Background(), code)
+	data, err := svc.TenderData(pledge.WithUser(context.Background(), pledge.SystemUser()), code)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -60,7 +61,7 @@ var authzTable = map[string]authzCase{
 	"GET /api/areas/:code/pledges":                {path: "/api/areas/" + areaA + "/pledges", status: [6]int{401, 401, 403, 200, 403, 200}},
 	"GET /api/audit":                              {path: "/api/audit?area=" + areaA, status: [6]int{401, 401, 403, 200, 403, 200}},
 	"GET /api/addresses":                          {path: "/api/addresses?q=ba", status: all200},
-	"GET /api/addresses/nearest":                  {path: "/api/addresses/nearest?lon=10.4&lat=55.3", status: all200},
+	"GET /api/addresses/nearest":                  {path: "/api/addresses/nearest?{near}", status: all200},
 	"POST /api/pledges":                           {path: "/api/pledges", body: `{}`, status: same(400)},
 	"GET /api/pledges/:token":                     {path: "/api/pledges/{token}", status: [6]int{404, 200, 404, 404, 404, 404}},
 	"DELETE /api/pledges/:token":                  {path: "/api/pledges/{token}", status: [6]int{404, 200, 404, 404, 404, 404}},
@@ -68,7 +69,7 @@ var authzTable = map[string]authzCase{
 	"GET /api/invitations/:token":                 {path: "/api/invitations/unknownsecret", status: same(404)},
 	"POST /api/invitations/:token":                {path: "/api/invitations/unknownsecret", body: `{"password":"x"}`, status: same(404)},
 	"GET /api/session":                            {path: "/api/session", status: signed},
-	"POST /api/session":                           {path: "/api/session", body: `{"email":"nobody@example.dk","password":"wrong"}`, status: same(401)},
+	"POST /api/session":                           {path: "/api/session", body: `{"email":"nobody-api@example.dk","password":"wrong"}`, status: same(401)},
 	"DELETE /api/session":                         {path: "/api/session", status: same(204)},
 	"GET /api/sessions":                           {path: "/api/sessions", status: signed},
 	"DELETE /api/sessions/:id":                    {path: "/api/sessions/999999", status: [6]int{401, 401, 404, 404, 404, 404}},
@@ -86,7 +87,7 @@ var authzTable = map[string]authzCase{
 	"GET /ogc/collections/:collection":            {path: "/ogc/collections/areas", status: all200},
 	"GET /ogc/collections/:collection/items":      {path: "/ogc/collections/areas/items", status: all200},
 	"GET /ogc/collections/:collection/items/:fid": {path: "/ogc/collections/areas/items/" + areaA, status: all200},
-	"GET /tiles/:layer/:z/:x/:y":                  {path: "/tiles/areas/0/0/0.mvt", status: all200},
+	"GET /tiles/:layer/:z/:x/:y":                  {path: "/tiles/areas/{tile}.mvt", status: all200},
 	"GET /":                                       {path: "/", status: all200},
 	"GET /search":                                 {path: "/search?q=ba", status: all200},
 	"GET /address":                                {path: "/address?id={address}", status: all200},
@@ -97,7 +98,7 @@ var authzTable = map[string]authzCase{
 	"POST /p/:token/withdraw":                     {path: "/p/{token}/withdraw", form: true, status: [6]int{404, 303, 404, 404, 404, 404}},
 	"GET /static/*filepath":                       {path: "/static/app.js", status: all200},
 	"GET /login":                                  {path: "/login", status: all200},
-	"POST /login":                                 {path: "/login", form: true, body: "email=nobody%40example.dk&password=wrong", status: same(401)},
+	"POST /login":                                 {path: "/login", form: true, body: "email=nobody-form%40example.dk&password=wrong", status: same(401)},
 	"GET /logout":                                 {path: "/logout", status: all200},
 	"POST /logout":                                {path: "/logout", form: true, status: same(303)},
 	"GET /account":                                {path: "/account", status: page303},
@@ -160,7 +161,9 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 // ip is each caller's client address, so rate limits do not mix them.
 func callerIP(i int) string { return fmt.Sprintf("198.51.100.%d", 100+i) }
 
-// signIn gives caller a fresh session through the real API.
+// signIn gives caller a session through the real API, unless the one it
+// has still works (a route before may have signed it out). Signing in
+// anew for every route would lock the accounts: sign-in is throttled.
 func (f *authzFixture) signIn(caller string, i int) {
 	f.t.Helper()
 	u, ok := f.users[caller]
@@ -168,6 +171,13 @@ func (f *authzFixture) signIn(caller string, i int) {
 		return
 	}
 	cl := newClient(f.t, f.srv, callerIP(i))
+	if v := f.cookies[caller]; v != "" {
+		cl.cookies["kommunity_session"] = &http.Cookie{Name: "kommunity_session", Value: v}
+		if cl.get("/api/session").Code == http.StatusOK {
+			return
+		}
+		delete(cl.cookies, "kommunity_session")
+	}
 	w := cl.postJSON("/api/session", `{"email":"`+u.Email+`","password":"`+authzPassword+`"}`)
 	if w.Code != 200 {
 		f.t.Fatalf("sign in %s: %d %s", caller, w.Code, w.Body)
@@ -208,6 +218,8 @@ func (f *authzFixture) call(method string, c authzCase, caller string, i int) *h
 	path = strings.ReplaceAll(path, "{token}", token)
 	path = strings.ReplaceAll(path, "{userB}", fmt.Sprint(f.users["coordinatorB"].ID))
 	path = strings.ReplaceAll(path, "{address}", url.QueryEscape(f.addr.ID))
+	path = strings.ReplaceAll(path, "{near}", fmt.Sprintf("lon=%f&lat=%f", f.addr.Point[0], f.addr.Point[1]))
+	path = strings.ReplaceAll(path, "{tile}", tileOf(f.addr.Point[0], f.addr.Point[1], 12))
 	var req *http.Request
 	switch {
 	case c.form:
@@ -256,4 +268,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Errorf("the table has %s, which the router does not", key)
 		}
 	}
+}
+
+// tileOf is the z/x/y of the web-mercator tile holding lon, lat.
+func tileOf(lon, lat float64, z int) string {
+	n := math.Exp2(float64(z))
+	x := int((lon + 180) / 360 * n)
+	r := lat * math.Pi / 180
+	y := int((1 - math.Log(math.Tan(r)+1/math.Cos(r))/math.Pi) / 2 * n)
+	return fmt.Sprintf("%d/%d/%d", z, x, y)
 }
