@@ -92,6 +92,10 @@ func ReadAreas(r io.Reader, name string, opt AreaReadOptions) ([]AreaFeature, []
 			ferr(field, "no area code (choose the property with --id-prop)")
 			continue
 		}
+		if reason := invisibleIn(code); reason != "" {
+			ferr(field, reason)
+			continue
+		}
 		areaName := code
 		nameProp := opt.NameProp
 		if nameProp == "" {
@@ -99,6 +103,10 @@ func ReadAreas(r io.Reader, name string, opt AreaReadOptions) ([]AreaFeature, []
 		}
 		if v, ok := f.Properties[nameProp]; ok && v != nil {
 			areaName = strings.TrimSpace(propString(v))
+			if reason := invisibleIn(areaName); reason != "" {
+				ferr(nameProp, reason)
+				continue
+			}
 		} else if opt.NameProp != "" {
 			ferr(opt.NameProp, "missing")
 			continue
