@@ -32,7 +32,7 @@ func FuzzDecodeGeometry(f *testing.F) {
 	}
 	header := []byte{'G', 'P', 0, 1, 0xE6, 0x10, 0, 0}
 	for _, tail := range [][]byte{
-		{1, 2, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f},      // a line string of 2^31 points
+		{1, 2, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f},       // a line string of 2^31 points
 		{1, 3, 0, 0, 0, 1, 0, 0, 0, 0xff, 0xff, 0xff}, // a polygon whose ring count is cut
 		[]byte(strings.Repeat("\x01\x07\x00\x00\x00\x01\x00\x00\x00", 10)),
 		append([]byte{1, 1, 0, 0, 0}, binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, math.Float64bits(math.NaN())), math.Float64bits(math.Inf(1)))...),
