@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -379,9 +380,45 @@ func jsonErrorText(err error) string {
 	switch e := err.(type) {
 	case *json.UnmarshalTypeError:
 		if e.Field != "" {
-			return fmt.Sprintf("%s is a %s, want %s", e.Field, e.Value, e.Type)
+			return fmt.Sprintf("%s is %s, want %s", e.Field, jsonArticle(e.Value), jsonKind(e.Type))
 		}
-		return fmt.Sprintf("found a %s, want %s", e.Value, e.Type)
+		return fmt.Sprintf("found %s, want %s", jsonArticle(e.Value), jsonKind(e.Type))
 	}
 	return err.Error()
+}
+
+// jsonKind names what JSON a Go type decodes from, so a message says "an
+// object", never the Go struct behind it.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another value"
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 && t.Kind() == reflect.Slice {
+			return "any JSON value" // json.RawMessage
+		}
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Float32, reflect.Float64, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a number"
+	}
+	return "another value"
+}
+
+// jsonArticle puts "a" or "an" before what encoding/json calls a value
+// ("array", "object", "number 1e400", "string").
+func jsonArticle(v string) string {
+	if v != "" && strings.ContainsRune("aeiou", rune(v[0])) {
+		return "an " + v
+	}
+	return "a " + v
 }

@@ -48,6 +48,8 @@ func TestCSVRefusesInvisibleCharacters(t *testing.T) {
 		{"InHeader", "id,str\u200beet,lon,lat\na1,Vej,10,55\n", "a.csv:1: header column 2: contains the invisible or control character U+200B", geo.AddressReadOptions{}},
 		{"DuplicateColumn", "id,lon,lat,ID\na1,10,55,a2\n", "a.csv:1: field id: the header names columns 1 and 4 alike", geo.AddressReadOptions{}},
 		{"UnitsOverflow", header + "a1,Vej,1,10,55,99999999999999999999\n", "a.csv:2: field units: \"99999999999999999999\" is more than 100000 units", geo.AddressReadOptions{}},
+		{"UnitsExponent", header + "a1,Vej,1,10,55,1e9\n", "a.csv:2: field units: \"1e9\" is more than 100000 units", geo.AddressReadOptions{}},
+		{"UnitsNegative", header + "a1,Vej,1,10,55,-1\n", "a.csv:2: field units: \"-1\" is not a whole number of at least 1", geo.AddressReadOptions{}},
 		{"UnitsAboveMax", header + "a1,Vej,1,10,55,100001\n", "a.csv:2: field units: 100001 is more than 100000 units", geo.AddressReadOptions{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -53,8 +53,13 @@ func textReason(s string) string {
 // MaxUnits. The reason names the value as the file wrote it.
 func parseUnits(s string) (int, string) {
 	n, err := strconv.Atoi(s)
-	if errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(s, "-") {
-		return 0, fmt.Sprintf("%q is more than %d units, the most one address may have", s, MaxUnits)
+	if err != nil {
+		// "99999999999999999999" or "1e9": say it is too many, which is
+		// what is wrong, rather than that it is not a whole number.
+		v, ferr := strconv.ParseFloat(s, 64)
+		if errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(s, "-") || ferr == nil && v > MaxUnits {
+			return 0, fmt.Sprintf("%q is more than %d units, the most one address may have", s, MaxUnits)
+		}
 	}
 	if err != nil || n < 1 {
 		return 0, fmt.Sprintf("%q is not a whole number of at least 1", s)
