@@ -288,10 +288,31 @@ func ToLonLat(x, y float64, crs *CRS) (orb.Point, error) {
 		}
 		return orb.Point{}, fmt.Errorf("%s %s is outside %s", num(x), num(y), crs)
 	}
+	if !crs.Geographic() {
+		// Far outside a projection's domain (a northing of 9e9 metres) the
+		// inverse returns a plausible but wrong point rather than an error;
+		// projecting it back shows that it is not the point the file gave.
+		bx, by, err := crs.FromWGS84(lon, lat)
+		if err != nil || math.Abs(bx-x) > maxRoundTripM || math.Abs(by-y) > maxRoundTripM {
+			return orb.Point{}, fmt.Errorf("%s %s is outside %s", num(x), num(y), crs)
+		}
+	}
 	return orb.Point{lon, lat}, nil
 }
 
-func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+// maxRoundTripM is how far, in metres, a projected coordinate may move
+// through ToWGS84 and back before ToLonLat calls it outside the CRS. Valid
+// ones move by well under a millimetre.
+const maxRoundTripM = 0.01
+
+// num writes a coordinate as the file would: plainly, or with an exponent
+// when it is so large that plain digits would fill the message.
+func num(v float64) string {
+	if math.Abs(v) >= 1e15 {
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
 
 // selfIntersects reports whether two non-adjacent edges of the ring touch or
 // cross. Edges are swept in order of their minimum x, so typical boundary
