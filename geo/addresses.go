@@ -81,9 +81,29 @@ type csvLayout struct {
 	units    int
 	text     textTemplate
 	crs      *CRS
-	// DAWA extras: units per address id and a custom text.
+	// DAWA extras: units per address id and a custom text from textCols.
 	unitsByID map[string]int
 	textFn    func(row []string) string
+	textCols  []int
+	usedCols  []int // used(), once the layout is resolved
+}
+
+// used lists the columns the import reads; only these are checked for
+// invisible characters and ambiguous names, so an odd character in a
+// column nobody asked for does not reject the file.
+func (lay *csvLayout) used() []int {
+	cols := []int{lay.id, lay.x, lay.y, lay.units}
+	cols = append(cols, lay.textCols...)
+	for _, p := range lay.text.parts {
+		cols = append(cols, p.col)
+	}
+	out := cols[:0]
+	for _, i := range cols {
+		if i >= 0 {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 func newCSVReader(r io.Reader, name string, opt AddressReadOptions, dawa func(*csvLayout) error) (*AddressReader, error) {
@@ -124,6 +144,11 @@ func newCSVReader(r io.Reader, name string, opt AddressReadOptions, dawa func(*c
 	}
 	if err := checkUTF8(lay.header); err >= 0 {
 		return nil, fail(1, "", fmt.Sprintf("header column %d: invalid UTF-8", err+1))
+	}
+	for i, h := range lay.header {
+		if reason := invisibleIn(h); reason != "" {
+			return nil, fail(1, "", fmt.Sprintf("header column %d: %s", i+1, reason))
+		}
 	}
 	col := func(flag, given string, defaults ...string) (int, error) {
 		if given != "" {
@@ -175,6 +200,14 @@ func newCSVReader(r io.Reader, name string, opt AddressReadOptions, dawa func(*c
 		if text != "" {
 			if lay.text, err = parseTextTemplate(text, lay.header); err != nil {
 				return nil, fail(1, "text-col", err.Error())
+			}
+		}
+	}
+	lay.usedCols = lay.used()
+	for _, i := range lay.usedCols {
+		for j, h := range lay.header {
+			if j != i && strings.EqualFold(h, lay.header[i]) {
+				return nil, fail(1, lay.header[i], fmt.Sprintf("the header names columns %d and %d alike, so which one to read is ambiguous", min(i, j)+1, max(i, j)+1))
 			}
 		}
 	}
@@ -232,6 +265,11 @@ func (lay *csvLayout) record(name string, line int, row []string) (AddressRecord
 		}
 		return bad(field, "invalid UTF-8")
 	}
+	for _, i := range lay.usedCols {
+		if s, _ := get(i); invisibleIn(s) != "" {
+			return bad(lay.header[i], invisibleIn(s))
+		}
+	}
 	xs, _ := get(lay.x)
 	ys, _ := get(lay.y)
 	x, err := parseCoordinate(xs)
@@ -248,9 +286,9 @@ func (lay *csvLayout) record(name string, line int, row []string) (AddressRecord
 	if lay.units >= 0 {
 		us, _ := get(lay.units)
 		if us != "" {
-			n, err := strconv.Atoi(us)
-			if err != nil || n < 1 {
-				return bad(lay.header[lay.units], fmt.Sprintf("%q is not a whole number of at least 1", us))
+			n, reason := parseUnits(us)
+			if reason != "" {
+				return bad(lay.header[lay.units], reason)
 			}
 			rec.Units = n
 		}
@@ -311,6 +349,10 @@ type textPart struct {
 
 func parseTextTemplate(spec string, header []string) (textTemplate, error) {
 	var t textTemplate
+	// The literal parts become part of every address text.
+	if reason := invisibleIn(spec); reason != "" {
+		return t, fmt.Errorf("%q %s", spec, reason)
+	}
 	if !strings.Contains(spec, "{") {
 		for i, c := range strings.Split(spec, ",") {
 			c = strings.TrimSpace(c)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -92,6 +93,10 @@ func ReadAreas(r io.Reader, name string, opt AreaReadOptions) ([]AreaFeature, []
 			ferr(field, "no area code (choose the property with --id-prop)")
 			continue
 		}
+		if reason := invisibleIn(code); reason != "" {
+			ferr(field, reason)
+			continue
+		}
 		areaName := code
 		nameProp := opt.NameProp
 		if nameProp == "" {
@@ -99,6 +104,10 @@ func ReadAreas(r io.Reader, name string, opt AreaReadOptions) ([]AreaFeature, []
 		}
 		if v, ok := f.Properties[nameProp]; ok && v != nil {
 			areaName = strings.TrimSpace(propString(v))
+			if reason := invisibleIn(areaName); reason != "" {
+				ferr(nameProp, reason)
+				continue
+			}
 		} else if opt.NameProp != "" {
 			ferr(opt.NameProp, "missing")
 			continue
@@ -279,10 +288,31 @@ func ToLonLat(x, y float64, crs *CRS) (orb.Point, error) {
 		}
 		return orb.Point{}, fmt.Errorf("%s %s is outside %s", num(x), num(y), crs)
 	}
+	if !crs.Geographic() {
+		// Far outside a projection's domain (a northing of 9e9 metres) the
+		// inverse returns a plausible but wrong point rather than an error;
+		// projecting it back shows that it is not the point the file gave.
+		bx, by, err := crs.FromWGS84(lon, lat)
+		if err != nil || math.Abs(bx-x) > maxRoundTripM || math.Abs(by-y) > maxRoundTripM {
+			return orb.Point{}, fmt.Errorf("%s %s is outside %s", num(x), num(y), crs)
+		}
+	}
 	return orb.Point{lon, lat}, nil
 }
 
-func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+// maxRoundTripM is how far, in metres, a projected coordinate may move
+// through ToWGS84 and back before ToLonLat calls it outside the CRS. Valid
+// ones move by well under a millimetre.
+const maxRoundTripM = 0.01
+
+// num writes a coordinate as the file would: plainly, or with an exponent
+// when it is so large that plain digits would fill the message.
+func num(v float64) string {
+	if math.Abs(v) >= 1e15 {
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
 
 // selfIntersects reports whether two non-adjacent edges of the ring touch or
 // cross. Edges are swept in order of their minimum x, so typical boundary
@@ -371,9 +401,45 @@ func jsonErrorText(err error) string {
 	switch e := err.(type) {
 	case *json.UnmarshalTypeError:
 		if e.Field != "" {
-			return fmt.Sprintf("%s is a %s, want %s", e.Field, e.Value, e.Type)
+			return fmt.Sprintf("%s is %s, want %s", e.Field, jsonArticle(e.Value), jsonKind(e.Type))
 		}
-		return fmt.Sprintf("found a %s, want %s", e.Value, e.Type)
+		return fmt.Sprintf("found %s, want %s", jsonArticle(e.Value), jsonKind(e.Type))
 	}
 	return err.Error()
+}
+
+// jsonKind names what JSON a Go type decodes from, so a message says "an
+// object", never the Go struct behind it.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another value"
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 && t.Kind() == reflect.Slice {
+			return "any JSON value" // json.RawMessage
+		}
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Float32, reflect.Float64, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a number"
+	}
+	return "another value"
+}
+
+// jsonArticle puts "a" or "an" before what encoding/json calls a value
+// ("array", "object", "number 1e400", "string").
+func jsonArticle(v string) string {
+	if v != "" && strings.ContainsRune("aeiou", rune(v[0])) {
+		return "an " + v
+	}
+	return "a " + v
 }

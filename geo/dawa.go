@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 )
@@ -76,6 +77,7 @@ func newDAWAReader(r io.Reader, name string, opt AddressReadOptions) (*AddressRe
 			if cols[c], err = need(c); err != nil {
 				return err
 			}
+			lay.textCols = append(lay.textCols, cols[c])
 		}
 		lay.textFn = func(row []string) string {
 			f := func(c string) string {
@@ -132,7 +134,14 @@ func readDAWAUnits(r io.Reader, name string) (map[string]int, error) {
 		if ref >= len(row) || strings.TrimSpace(row[ref]) == "" {
 			return nil, &InputError{File: name, Line: line, Field: "adgangsadresseid", Reason: "empty"}
 		}
-		units[strings.TrimSpace(row[ref])]++
+		id := strings.TrimSpace(row[ref])
+		if reason := textReason(id); reason != "" {
+			return nil, &InputError{File: name, Line: line, Field: "adgangsadresseid", Reason: reason}
+		}
+		if units[id]++; units[id] > MaxUnits {
+			return nil, &InputError{File: name, Line: line, Field: "adgangsadresseid",
+				Reason: fmt.Sprintf("more than %d units point at access address %q, more than one address may have", MaxUnits, id)}
+		}
 	}
 }
 
@@ -156,7 +165,13 @@ func readDAWAStreets(r io.Reader, name string) (map[string]string, error) {
 			return nil, csvFailure(name, err)
 		}
 		if max(k, c, n) < len(row) {
-			streets[streetKey(strings.TrimSpace(row[k]), strings.TrimSpace(row[c]))] = strings.TrimSpace(row[n])
+			// A street name becomes part of every address text on it.
+			street := strings.TrimSpace(row[n])
+			if reason := textReason(street); reason != "" {
+				line, _ := cr.FieldPos(n)
+				return nil, &InputError{File: name, Line: line, Field: header[n], Reason: reason}
+			}
+			streets[streetKey(strings.TrimSpace(row[k]), strings.TrimSpace(row[c]))] = street
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -125,24 +124,29 @@ func newGeoJSONAddressReader(r io.Reader, name string, opt AddressReadOptions) (
 			textKey = "text"
 		}
 		rec.Text, _ = prop(textKey)
+		if reason := invisibleIn(rec.Text); reason != "" {
+			return AddressRecord{}, fail(n, "properties."+textKey, reason)
+		}
 		if opt.UnitsCol != "" || f.Properties["units"] != nil {
 			key := opt.UnitsCol
 			if key == "" {
 				key = "units"
 			}
 			if s, ok := prop(key); ok {
-				u, err := strconv.Atoi(s)
-				if err != nil || u < 1 {
-					return AddressRecord{}, fail(n, "properties."+key, fmt.Sprintf("%q is not a whole number of at least 1", s))
+				u, reason := parseUnits(s)
+				if reason != "" {
+					return AddressRecord{}, fail(n, "properties."+key, reason)
 				}
 				rec.Units = u
 			}
 		}
+		idField := "id"
 		switch {
 		case opt.IDCol != "":
+			idField = "properties." + opt.IDCol
 			id, ok := prop(opt.IDCol)
 			if !ok || id == "" {
-				return AddressRecord{}, fail(n, "properties."+opt.IDCol, "missing id")
+				return AddressRecord{}, fail(n, idField, "missing id")
 			}
 			rec.ID = id
 		case len(f.ID) > 0 && string(f.ID) != "null":
@@ -151,8 +155,11 @@ func newGeoJSONAddressReader(r io.Reader, name string, opt AddressReadOptions) (
 			rec.ID = strings.TrimSpace(propString(v))
 		default:
 			if id, ok := prop("id"); ok && id != "" {
-				rec.ID = id
+				idField, rec.ID = "properties.id", id
 			}
+		}
+		if reason := invisibleIn(rec.ID); reason != "" {
+			return AddressRecord{}, fail(n, idField, reason)
 		}
 		if rec.ID == "" {
 			rec.ID = DeriveID(rec.Text, p[0], p[1])

@@ -33,7 +33,7 @@ func ReadRoads(r io.Reader, name string) ([]orb.LineString, error) {
 		case errors.As(err, &se):
 			return fail(feature, "not valid JSON at byte %d: %v", se.Offset, err)
 		case errors.As(err, &te):
-			return fail(feature, "%s is a JSON %s, want %s", te.Field, te.Value, te.Type)
+			return fail(feature, "%s", jsonErrorText(te))
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 			return fail(feature, "file ends too early (truncated JSON)")
 		}
@@ -70,7 +70,7 @@ func ReadRoads(r io.Reader, name string) ([]orb.LineString, error) {
 			}
 		case "crs":
 			if err := dec.Decode(&member); err != nil {
-				return nil, fail(0, "crs member: %v", err)
+				return nil, fail(0, "crs member: %s", jsonErrorText(err))
 			}
 		case "features":
 			if tok, err := dec.Token(); err != nil {

@@ -1,8 +1,12 @@
 package geo
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // InvisibleRune returns the first Unicode control (Cc) or format (Cf)
@@ -25,4 +29,43 @@ func InvisibleRune(s string) (r rune, ok bool) {
 // e.g. "contains the invisible character U+202E".
 func InvisibleReason(r rune) string {
 	return fmt.Sprintf("contains the invisible or control character U+%04X", r)
+}
+
+// invisibleIn is InvisibleReason for the first invisible character of s,
+// or "" when it has none.
+func invisibleIn(s string) string {
+	if r, ok := InvisibleRune(s); ok {
+		return InvisibleReason(r)
+	}
+	return ""
+}
+
+// textReason says why an imported text cannot be stored (invalid UTF-8,
+// an invisible character), or "".
+func textReason(s string) string {
+	if !utf8.ValidString(s) {
+		return "invalid UTF-8"
+	}
+	return invisibleIn(s)
+}
+
+// parseUnits reads a unit count written as text: a whole number from 1 to
+// MaxUnits. The reason names the value as the file wrote it.
+func parseUnits(s string) (int, string) {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		// "99999999999999999999" or "1e9": say it is too many, which is
+		// what is wrong, rather than that it is not a whole number.
+		v, ferr := strconv.ParseFloat(s, 64)
+		if errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(s, "-") || ferr == nil && v > MaxUnits {
+			return 0, fmt.Sprintf("%q is more than %d units, the most one address may have", s, MaxUnits)
+		}
+	}
+	if err != nil || n < 1 {
+		return 0, fmt.Sprintf("%q is not a whole number of at least 1", s)
+	}
+	if n > MaxUnits {
+		return 0, fmt.Sprintf("%d is more than %d units, the most one address may have", n, MaxUnits)
+	}
+	return n, ""
 }

@@ -21,3 +21,8 @@ type AddressRecord struct {
 	// ids are extra units of one address rather than duplicates.
 	Derived bool
 }
+
+// MaxUnits bounds the units of one address: far above any real building,
+// far below where a store's integer column would wrap. Every reader refuses
+// more; pledge.MaxUnit, the highest unit number, is the same bound.
+const MaxUnits = 100000

@@ -303,8 +303,8 @@ func attrText(v any) (s, reason string) {
 	return s, ""
 }
 
-// attrUnits reads a unit count: a whole number of at least 1; no value
-// means 1.
+// attrUnits reads a unit count: a whole number from 1 to MaxUnits; no
+// value means 1.
 func attrUnits(v any) (int, string) {
 	var n int64
 	switch x := v.(type) {
@@ -315,8 +315,12 @@ func attrUnits(v any) (int, string) {
 	case int64:
 		n = x
 	case float64:
-		if x != math.Trunc(x) || math.Abs(x) > 1<<31 {
-			return 0, fmt.Sprintf("%s is not a whole number of at least 1", strconv.FormatFloat(x, 'f', -1, 64))
+		s := strconv.FormatFloat(x, 'f', -1, 64)
+		if x > MaxUnits {
+			return 0, fmt.Sprintf("%s is more than %d units, the most one address may have", s, MaxUnits)
+		}
+		if x != math.Trunc(x) || x < 1 {
+			return 0, fmt.Sprintf("%s is not a whole number of at least 1", s)
 		}
 		n = int64(x)
 	default:
@@ -327,13 +331,13 @@ func attrUnits(v any) (int, string) {
 		if s == "" {
 			return 1, ""
 		}
-		var err error
-		if n, err = strconv.ParseInt(s, 10, 32); err != nil {
-			return 0, fmt.Sprintf("%q is not a whole number of at least 1", s)
-		}
+		return parseUnits(s)
 	}
-	if n < 1 || n > 1<<31-1 {
+	if n < 1 {
 		return 0, fmt.Sprintf("%d is not a whole number of at least 1", n)
+	}
+	if n > MaxUnits {
+		return 0, fmt.Sprintf("%d is more than %d units, the most one address may have", n, MaxUnits)
 	}
 	return int(n), ""
 }

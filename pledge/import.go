@@ -232,6 +232,13 @@ func (s *Service) readAddresses(src AddressSource, opt AddressImportOptions, ass
 			return err
 		}
 		res.Read++
+		// The readers refuse these already; a source of records in memory
+		// must not bring them into the store either.
+		if rec.Units < 1 || rec.Units > MaxUnit {
+			res.Rejected = append(res.Rejected, &geo.InputError{File: opt.File, Line: rec.Line, Field: "units",
+				Reason: fmt.Sprintf("%d units: want 1 to %d", rec.Units, MaxUnit)})
+			continue
+		}
 		if !rec.Derived {
 			h := maphash.String(seed, rec.ID)
 			if line, dup := firstLine[h]; dup {

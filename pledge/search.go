@@ -59,7 +59,26 @@ func SearchKey(s string) string {
 			}
 		}
 	}
-	return strings.ReplaceAll(strings.TrimRight(b.String(), " "), "aa", "a")
+	return collapseA(strings.TrimRight(b.String(), " "))
+}
+
+// collapseA reads "aa" as å, which folds to "a". A longer run of a's
+// becomes one a as well: replacing pairs would fold "aaa" to "aa" and that
+// again to "a", and a stored key must fold to itself, or the query that
+// typed it would miss.
+func collapseA(s string) string {
+	if !strings.Contains(s, "aa") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == 'a' && i > 0 && s[i-1] == 'a' {
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // latinEnd bounds the precomputed folds: Latin-1 and Latin Extended-A/B.
@@ -77,12 +96,26 @@ var latinFold = func() (t [latinEnd]string) {
 // foldRune folds one rune: its lower-case base letters, "" for a separator,
 // or mark for a combining mark, which is dropped without separating.
 func foldRune(r rune) (folded string, mark bool) {
+	folded, mark, ok := fold(norm.NFD, r)
+	if !ok {
+		// A capital without a lower-case form (ℂ, 𝐀) folds by its
+		// compatibility form (C, A); failing that it separates.
+		if folded, mark, ok = fold(norm.NFKD, r); !ok {
+			return "", false
+		}
+	}
+	return folded, mark
+}
+
+// fold is foldRune by one decomposition; ok is false when a letter has no
+// lower-case form, so a key would hold a capital.
+func fold(form norm.Form, r rune) (folded string, mark, ok bool) {
 	var b strings.Builder
-	for _, d := range norm.NFD.String(string(r)) {
+	for _, d := range form.String(string(r)) {
 		switch {
 		case unicode.Is(unicode.Mn, d):
 			if d == r {
-				return "", true
+				return "", true, true
 			}
 		case unicode.IsLetter(d) || unicode.IsDigit(d):
 			switch d = unicode.ToLower(d); d {
@@ -99,13 +132,16 @@ func foldRune(r rune) (folded string, mark bool) {
 			case 'þ':
 				b.WriteString("th")
 			default:
+				if unicode.IsUpper(d) || unicode.IsTitle(d) {
+					return "", false, false
+				}
 				b.WriteRune(d)
 			}
 		default:
-			return "", false
+			return "", false, true
 		}
 	}
-	return b.String(), false
+	return b.String(), false, true
 }
 
 // PrefixEnd is the smallest string greater than every string that starts

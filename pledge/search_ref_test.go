@@ -1,11 +1,14 @@
 package pledge
 
 import (
+	"regexp"
 	"strings"
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
 )
+
+var runOfA = regexp.MustCompile("a{2,}")
 
 // referenceSearchKey is the plain definition SearchKey must match: NFD the
 // whole string, drop marks, fold letters. Slow, and obviously right.
@@ -32,7 +35,12 @@ func referenceSearchKey(s string) string {
 			case 'þ':
 				b.WriteString("th")
 			default:
-				b.WriteRune(r)
+				if unicode.IsUpper(r) || unicode.IsTitle(r) {
+					// No lower-case form (ℂ): the compatibility form's.
+					b.WriteString(strings.ToLower(norm.NFKD.String(string(r))))
+				} else {
+					b.WriteRune(r)
+				}
 			}
 			space = false
 		default:
@@ -42,7 +50,8 @@ func referenceSearchKey(s string) string {
 			}
 		}
 	}
-	return strings.ReplaceAll(strings.TrimRight(b.String(), " "), "aa", "a")
+	// "aa" is å, so a run of a's is one a.
+	return runOfA.ReplaceAllString(strings.TrimRight(b.String(), " "), "a")
 }
 
 // with prefix, for range scans: key >= prefix AND key < PrefixEnd(prefix).

@@ -118,8 +118,9 @@ func (s *Service) SearchAddresses(ctx context.Context, q string, limit int) ([]A
 }
 
 // MaxUnit bounds unit numbers (and an address's units): far above any
-// real building, far below where a store's integer column would wrap.
-const MaxUnit = 100000
+// real building, far below where a store's integer column would wrap. It
+// is geo.MaxUnits, which the importers' readers enforce.
+const MaxUnit = geo.MaxUnits
 
 // PledgeRequest is what a resident submits.
 type PledgeRequest struct {
