@@ -67,8 +67,7 @@ func ReadAreas(r io.Reader, name string, opt AreaReadOptions) ([]AreaFeature, []
 	var (
 		errs  InputErrors
 		warns []Warning
-		areas []AreaFeature
-		byID  = map[string]int{}
+		parts areaParts
 	)
 	for i, raw := range doc.Features {
 		n := i + 1
@@ -150,28 +149,12 @@ func ReadAreas(r io.Reader, name string, opt AreaReadOptions) ([]AreaFeature, []
 			ferr("geometry.coordinates", "no polygon")
 			continue
 		}
-		for _, poly := range mp {
-			for k, rg := range poly {
-				if selfIntersects(rg) {
-					kind := "outer ring"
-					if k > 0 {
-						kind = fmt.Sprintf("hole %d", k)
-					}
-					warns = append(warns, Warning{File: name, Feature: n, Code: code,
-						Message: kind + " intersects itself; points are assigned by the even-odd rule"})
-				}
-			}
-		}
-		if j, ok := byID[code]; ok {
-			areas[j].Polygon = append(areas[j].Polygon, mp...)
-			continue
-		}
-		byID[code] = len(areas)
-		areas = append(areas, AreaFeature{Code: code, Name: areaName, Polygon: mp})
+		warns = append(warns, parts.add(name, n, code, areaName, mp)...)
 	}
 	if len(errs) > 0 {
 		return nil, warns, errs
 	}
+	areas := parts.areas
 	if len(areas) == 0 {
 		return nil, warns, fail(0, "no features")
 	}
@@ -442,4 +425,40 @@ func jsonArticle(v string) string {
 		return "an " + v
 	}
 	return "a " + v
+}
+
+// areaParts gathers area features by code: parts that share a code are
+// one multi-part area, as DAGI files deliver them. Both the GeoJSON and
+// the Shapefile/GeoPackage area readers use it.
+type areaParts struct {
+	areas []AreaFeature
+	byID  map[string]int
+}
+
+// add merges mp into the area with code and returns the warnings about
+// self-intersecting rings of feature n in file.
+func (p *areaParts) add(file string, n int, code, name string, mp orb.MultiPolygon) []Warning {
+	var warns []Warning
+	for _, poly := range mp {
+		for k, rg := range poly {
+			if selfIntersects(rg) {
+				kind := "outer ring"
+				if k > 0 {
+					kind = fmt.Sprintf("hole %d", k)
+				}
+				warns = append(warns, Warning{File: file, Feature: n, Code: code,
+					Message: kind + " intersects itself; points are assigned by the even-odd rule"})
+			}
+		}
+	}
+	if p.byID == nil {
+		p.byID = map[string]int{}
+	}
+	if j, ok := p.byID[code]; ok {
+		p.areas[j].Polygon = append(p.areas[j].Polygon, mp...)
+		return warns
+	}
+	p.byID[code] = len(p.areas)
+	p.areas = append(p.areas, AreaFeature{Code: code, Name: name, Polygon: mp})
+	return warns
 }

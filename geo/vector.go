@@ -97,8 +97,7 @@ func ReadVectorAreas(l *VectorLayer, opt AreaReadOptions) ([]AreaFeature, []Warn
 	var (
 		errs  InputErrors
 		warns []Warning
-		areas []AreaFeature
-		byID  = map[string]int{}
+		parts areaParts
 	)
 	for {
 		f, err := l.Next()
@@ -140,28 +139,12 @@ func ReadVectorAreas(l *VectorLayer, opt AreaReadOptions) ([]AreaFeature, []Warn
 			bad("geometry", err.Error())
 			continue
 		}
-		for _, poly := range mp {
-			for k, rg := range poly {
-				if selfIntersects(rg) {
-					kind := "outer ring"
-					if k > 0 {
-						kind = fmt.Sprintf("hole %d", k)
-					}
-					warns = append(warns, Warning{File: l.File, Feature: f.Record, Code: code,
-						Message: kind + " intersects itself; points are assigned by the even-odd rule"})
-				}
-			}
-		}
-		if j, ok := byID[code]; ok {
-			areas[j].Polygon = append(areas[j].Polygon, mp...)
-			continue
-		}
-		byID[code] = len(areas)
-		areas = append(areas, AreaFeature{Code: code, Name: areaName, Polygon: mp})
+		warns = append(warns, parts.add(l.File, f.Record, code, areaName, mp)...)
 	}
 	if len(errs) > 0 {
 		return nil, warns, errs
 	}
+	areas := parts.areas
 	if len(areas) == 0 {
 		return nil, warns, InputErrors{{File: l.File, Reason: "no features"}}
 	}
