@@ -236,6 +236,9 @@ func (s *Service) SetCostParams(ctx context.Context, code string, p CostParams) 
 	if err := s.Can(ctx, ActionEditArea, code); err != nil {
 		return err
 	}
+	if _, err := s.costStore(); err != nil {
+		return err
+	}
 	a, err := s.Store.Area(ctx, code)
 	if err != nil {
 		return err

@@ -505,7 +505,7 @@ func TestCostWithoutCostStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, err := range map[string]error{
-		"SetCostParams": svc.SetCostParams(ctx, area.Code, pledge.DefaultCostParams()),
+		"SetCostParams": svc.SetCostParams(pledge.WithUser(ctx, pledge.SystemUser()), area.Code, pledge.DefaultCostParams()),
 		"ImportRoads": func() error {
 			_, err := svc.ImportRoads(ctx, []orb.LineString{{{10, 55}, {10.1, 55}}})
 			return err

@@ -59,7 +59,9 @@ func runArea(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer done()
-	a, err := svc.UpdateAreaSettings(ctx, *code, set)
+	// Whoever runs the CLI on the server owns the data: it acts as the
+	// system user, and the audit log names it "cli".
+	a, err := svc.UpdateAreaSettings(pledge.WithUser(ctx, pledge.SystemUser()), *code, set)
 	if err != nil {
 		return err
 	}

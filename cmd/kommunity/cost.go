@@ -301,7 +301,8 @@ func runCostSet(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *split != "" {
 		p.Split = pledge.SplitRule(*split)
 	}
-	if err := svc.SetCostParams(ctx, *code, p); err != nil {
+	// The CLI acts as the system user (see runArea).
+	if err := svc.SetCostParams(pledge.WithUser(ctx, pledge.SystemUser()), *code, p); err != nil {
 		return err
 	}
 	c, err := svc.Cost(ctx, *code, nil)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/kommunity/kommunity/pledge"
 	"github.com/paulmach/orb"
 )
@@ -85,7 +86,18 @@ func (s *Store) Unassigned(ctx context.Context) (pledge.Unassigned, error) {
 
 // UpdateArea changes an area's threshold, deadline and status.
 func (s *Store) UpdateArea(ctx context.Context, a pledge.Area) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE areas SET threshold_percent = $1, threshold_units = $2, deadline = $3, status = $4 WHERE code = $5`,
+	return updateArea(ctx, s.pool, a)
+}
+
+// execer is the pool or a transaction, so a statement runs on its own or
+// in a caller's transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// updateArea is UpdateArea on db, which may be a transaction.
+func updateArea(ctx context.Context, db execer, a pledge.Area) error {
+	tag, err := db.Exec(ctx, `UPDATE areas SET threshold_percent = $1, threshold_units = $2, deadline = $3, status = $4 WHERE code = $5`,
 		a.ThresholdPercent, a.ThresholdUnits, a.Deadline, string(a.Status), a.Code)
 	if err != nil {
 		return formatError(err)

@@ -372,12 +372,21 @@ func insertOutcome(p *pledge.Pledge, addrUnits *int32, areaID *int64, unit *int3
 	return nil
 }
 
+// insertOutbox records an event in the outbox, due at once, once per key.
+const insertOutbox = `INSERT INTO outbox (key, kind, area_code, payload, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5)
+	ON CONFLICT (key) DO NOTHING`
+
 // queueEvent queues an outbox row, recorded once per key.
 func queueEvent(b *pgx.Batch, e *pledge.Event) {
 	if e != nil {
-		b.Queue(`INSERT INTO outbox (key, kind, area_code, payload, created_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (key) DO NOTHING`, e.Key, e.Kind, e.AreaCode, e.Payload, e.At)
+		b.Queue(insertOutbox, e.Key, e.Kind, e.AreaCode, e.Payload, e.At)
 	}
+}
+
+// insertEvent records e on db, which may be a transaction.
+func insertEvent(ctx context.Context, db execer, e pledge.Event) error {
+	_, err := db.Exec(ctx, insertOutbox, e.Key, e.Kind, e.AreaCode, e.Payload, e.At)
+	return formatError(err)
 }
 
 // areaRow is an areas row (areaColumns) that an outer join may leave NULL.

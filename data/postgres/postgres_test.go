@@ -144,3 +144,11 @@ func TestUnreachableIsUnavailable(t *testing.T) {
 		t.Errorf("error shows the URL: %v", err)
 	}
 }
+
+func TestAccountConformance(t *testing.T) {
+	storetest.RunAccounts(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
+func TestOutboxConformance(t *testing.T) {
+	storetest.RunOutbox(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}

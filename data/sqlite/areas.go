@@ -100,7 +100,18 @@ func (s *Store) Unassigned(ctx context.Context) (pledge.Unassigned, error) {
 
 // UpdateArea changes an area's threshold, deadline and status.
 func (s *Store) UpdateArea(ctx context.Context, a pledge.Area) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE areas SET threshold_percent = ?, threshold_units = ?, deadline = ?, status = ? WHERE code = ?`,
+	return updateArea(ctx, s.db, a)
+}
+
+// execer is a *sql.DB or a *sql.Tx, so a statement runs on its own or in
+// a caller's transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// updateArea is UpdateArea on db, which may be a transaction.
+func updateArea(ctx context.Context, db execer, a pledge.Area) error {
+	res, err := db.ExecContext(ctx, `UPDATE areas SET threshold_percent = ?, threshold_units = ?, deadline = ?, status = ? WHERE code = ?`,
 		a.ThresholdPercent, a.ThresholdUnits, nullTime(a.Deadline), string(a.Status), a.Code)
 	if err != nil {
 		return formatError(err)

@@ -40,11 +40,16 @@ func (s *Store) CostParams(ctx context.Context, code string) (pledge.CostParams,
 
 // SetCostParams stores an area's parameters, replacing any.
 func (s *Store) SetCostParams(ctx context.Context, code string, p pledge.CostParams) error {
+	return setCostParams(ctx, s.db, code, p)
+}
+
+// setCostParams is SetCostParams on db, which may be a transaction.
+func setCostParams(ctx context.Context, db execer, code string, p pledge.CostParams) error {
 	var lon, lat any
 	if p.POP != nil {
 		lon, lat = p.POP[0], p.POP[1]
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO cost_params (area_id, pop_lon, pop_lat, detour, trench_per_m, drop_per_m, per_connection, fixed,
+	res, err := db.ExecContext(ctx, `INSERT INTO cost_params (area_id, pop_lon, pop_lat, detour, trench_per_m, drop_per_m, per_connection, fixed,
 			state_subsidy_avg_cap, municipal_topup, provider_contribution, min_own_payment, community_fund, split_rule, household_cap)
 		SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM areas WHERE code = ?
 		ON CONFLICT (area_id) DO UPDATE SET pop_lon = excluded.pop_lon, pop_lat = excluded.pop_lat, detour = excluded.detour,

@@ -12,7 +12,7 @@ const pledgeSelect = `SELECT p.id, p.token, ad.id, coalesce(ar.code, ''), p.unit
 	coalesce(p.idempotency_key, ''), p.request_hash, p.created_at, p.updated_at
 	FROM pledges p JOIN addresses ad ON ad.seq = p.address_seq LEFT JOIN areas ar ON ar.id = ad.area_id `
 
-func scanPledge(row *sql.Row) (pledge.Pledge, error) {
+func scanPledge(row interface{ Scan(...any) error }) (pledge.Pledge, error) {
 	var p pledge.Pledge
 	var created, updated string
 	err := row.Scan(&p.ID, &p.Token, &p.AddressID, &p.AreaCode, &p.Unit, &p.Name, &p.Email, &p.Phone, &p.Consent, &p.Status,
@@ -145,13 +145,17 @@ func apply(ctx context.Context, tx *sql.Tx, a pledge.Area, decide pledge.Decider
 			return formatError(err)
 		}
 	}
-	if e := t.Event; e != nil {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (key, kind, area_code, payload, created_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (key) DO NOTHING`, e.Key, e.Kind, e.AreaCode, e.Payload, formatTime(e.At)); err != nil {
-			return formatError(err)
-		}
+	if t.Event != nil {
+		return insertEvent(ctx, tx, *t.Event)
 	}
 	return nil
+}
+
+// insertEvent records e in the outbox, due at once, once per key.
+func insertEvent(ctx context.Context, db execer, e pledge.Event) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO outbox (key, kind, area_code, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (key) DO NOTHING`, e.Key, e.Kind, e.AreaCode, e.Payload, formatTime(e.At), formatTime(e.At))
+	return formatError(err)
 }
 
 // Events lists outbox events in the order recorded.

@@ -40,3 +40,11 @@ func TestContactUpdater(t *testing.T) {
 func TestFeatureConformance(t *testing.T) {
 	storetest.RunFeatures(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
+
+func TestAccountConformance(t *testing.T) {
+	storetest.RunAccounts(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
+func TestOutboxConformance(t *testing.T) {
+	storetest.RunOutbox(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}

@@ -74,7 +74,7 @@ func testCostDefaults(t *testing.T, svc *pledge.Service) {
 }
 
 func testCostRoundTrip(t *testing.T, svc *pledge.Service) {
-	ctx := context.Background()
+	ctx := cliContext() // area.edit
 	mustImport(t, svc)
 	want := fullParams()
 	if err := svc.SetCostParams(ctx, "V", want); err != nil {
@@ -107,7 +107,7 @@ func testCostRoundTrip(t *testing.T, svc *pledge.Service) {
 }
 
 func testCostUnknownArea(t *testing.T, svc *pledge.Service) {
-	ctx := context.Background()
+	ctx := cliContext() // area.edit
 	mustImport(t, svc)
 	if err := svc.SetCostParams(ctx, "NOPE", pledge.DefaultCostParams()); pledge.ErrorCode(err) != pledge.ENOTFOUND {
 		t.Errorf("service: %v, want not found", err)
@@ -124,7 +124,7 @@ func testCostUnknownArea(t *testing.T, svc *pledge.Service) {
 }
 
 func testCostBadParams(t *testing.T, svc *pledge.Service) {
-	ctx := context.Background()
+	ctx := cliContext() // area.edit
 	mustImport(t, svc)
 	before := fullParams()
 	if err := svc.SetCostParams(ctx, "V", before); err != nil {
@@ -263,7 +263,7 @@ func villageAddresses() []geo.AddressRecord {
 }
 
 func testCostFollowsPledges(t *testing.T, svc *pledge.Service) {
-	ctx := context.Background()
+	ctx := cliContext() // area.edit
 	mustImport(t, svc)
 	if _, err := svc.ImportAddresses(ctx, src(villageAddresses()...), pledge.AddressImportOptions{}); err != nil {
 		t.Fatal(err)

@@ -62,6 +62,12 @@ func Run(t *testing.T, open Opener) {
 	}
 }
 
+// cliContext is the context of the CLI on the server, which may do
+// everything (area settings and cost parameters need area.edit).
+func cliContext() context.Context {
+	return pledge.WithUser(context.Background(), pledge.SystemUser())
+}
+
 // Now is the suite's fixed clock.
 var Now = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 

@@ -70,7 +70,7 @@ var (
 )
 
 func testTileAreas(t *testing.T, svc *pledge.Service) {
-	ctx := context.Background()
+	ctx := cliContext() // area.edit
 	mustImport(t, svc)
 	if _, _, err := svc.CreatePledge(ctx, req("a2", 0), ""); err != nil {
 		t.Fatal(err)
@@ -271,7 +271,7 @@ func testTileAddresses(t *testing.T, svc *pledge.Service) {
 // testTileBands: the store's take_up_band is pledge.TakeUpBand, at the
 // edges of the bands too. A has 5 units; one is pledged (20 %).
 func testTileBands(t *testing.T, svc *pledge.Service) {
-	ctx := context.Background()
+	ctx := cliContext() // area.edit
 	mustImport(t, svc)
 	if _, _, err := svc.CreatePledge(ctx, req("a1", 0), ""); err != nil {
 		t.Fatal(err)
