@@ -182,7 +182,13 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	delivered := 0
-	defer wg.Wait()
+	// Deliveries under way are waited for before the count is read.
+	finish := func(err error) (int, error) {
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		return delivered, err
+	}
 	for ctx.Err() == nil {
 		// Claim only as many as can start at once: each claimed event's
 		// lease runs from now, so none may wait behind another delivery.
@@ -203,14 +209,14 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return delivered, nil
+				return finish(nil)
 			}
-			return delivered, fmt.Errorf("claim events: %w", err)
+			return finish(fmt.Errorf("claim events: %w", err))
 		}
 		if len(events) == 0 {
-			// Nothing due; but a delivery under way may fail and be due
-			// again at once only with a zero wait, which no schedule has.
-			return delivered, nil
+			// Nothing due now. A delivery still under way that fails is
+			// due again only after its wait, so this run is done.
+			return finish(nil)
 		}
 		for _, e := range events {
 			wg.Add(1)
@@ -225,7 +231,7 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 			}()
 		}
 	}
-	return delivered, nil
+	return finish(nil)
 }
 
 // deliver makes one attempt at e and records its outcome; it reports
