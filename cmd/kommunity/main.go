@@ -57,6 +57,7 @@ Usage:
   kommunity report --area CODE -o FILE.zip [--lang da|en]  write the area's tender package (PDF, GeoJSON, CSV)
   kommunity demo [--areas N] [--addresses N] [--out DIR]  write a generated municipality as files
   kommunity migrate [--db FILE | --database-url URL]     apply pending database migrations
+  kommunity dispatch --smtp-url URL --mail-from ADDR [--once]  send the queued e-mails (serve does it too)
 
 Run "kommunity COMMAND -h" for a command's flags.
 `
@@ -104,6 +105,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runDemo(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		err = runMigrate(ctx, args[1:], stdout, stderr)
+	case "dispatch":
+		err = runDispatch(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
