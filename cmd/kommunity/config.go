@@ -49,6 +49,14 @@ type Config struct {
 	// links are built on it, never on a request's Host header.
 	PublicURL string
 
+	// SMTPURL is the mail server (smtp:// with STARTTLS, smtps://); ""
+	// sends no e-mail: invitation and reset links are then only shown.
+	SMTPURL  string
+	MailFrom string // the sender of e-mails; needed with SMTPURL
+	// MailTimeout bounds one delivery attempt; an e-mail that a killed
+	// process was sending is taken up again after twice this (the lease).
+	MailTimeout time.Duration
+
 	AdminToken string     // Bearer token of the admin endpoints; "" disables them
 	Tender     TenderInfo // what tender packages say besides the store's data
 }
@@ -73,6 +81,7 @@ func DefaultConfig() Config {
 		PledgeRateWindow: 10 * time.Minute,
 		ProgressTTL:      time.Second,
 		LapseInterval:    time.Minute,
+		MailTimeout:      30 * time.Second,
 
 		// Enough to keep a 2-8 core database busy (commits overlap in
 		// group commit); several processes share max_connections.
@@ -131,7 +140,15 @@ func (c *Config) serveFlags(fs *flag.FlagSet, errs *envErr) {
 	durationVar(fs, &c.LapseInterval, "lapse-interval", "LAPSE_INTERVAL", "how often to lapse areas whose deadline passed below threshold; 0 for never", errs)
 	durationVar(fs, &c.ProgressTTL, "progress-ttl", "PROGRESS_TTL", "how long GET /api/areas/{code} may answer from memory (other instances' pledges show within it); 0 for never", errs)
 	stringVar(fs, &c.AdminToken, "admin-token", "ADMIN_TOKEN", "retired: use accounts and API tokens (kommunity token add); set, serve refuses to start", errs)
+	c.mailFlags(fs, errs)
 	c.Tender.flags(fs, errs)
+}
+
+func (c *Config) mailFlags(fs *flag.FlagSet, errs *envErr) {
+	stringVar(fs, &c.SMTPURL, "smtp-url", "SMTP_URL", "mail server `URL`: smtp://user:password@host:587 (STARTTLS required) or smtps://...:465; "+
+		"it holds a password, so prefer the environment or KOMMUNITY_SMTP_URL_FILE; empty sends no e-mail", errs)
+	stringVar(fs, &c.MailFrom, "mail-from", "MAIL_FROM", "`sender` of e-mails, e.g. \"kommunity <noreply@example.dk>\"", errs)
+	durationVar(fs, &c.MailTimeout, "mail-timeout", "MAIL_TIMEOUT", "how long one e-mail delivery attempt may take; one a stopped process was sending is taken up after twice this", errs)
 }
 
 func stringVar(fs *flag.FlagSet, p *string, name, envName, usage string, errs *envErr) {

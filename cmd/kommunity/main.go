@@ -63,6 +63,7 @@ Usage:
   kommunity users [--json]                               list the users
   kommunity token add --email E --name N [--scope read|bid|admin]...  an API token for a user's scripts
   kommunity sessions flush                               sign everybody out
+  kommunity dispatch --smtp-url URL --mail-from ADDR [--once]  send the queued e-mails (serve does it too)
 
 Run "kommunity COMMAND -h" for a command's flags.
 `
@@ -122,6 +123,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runDemo(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		err = runMigrate(ctx, args[1:], stdout, stderr)
+	case "dispatch":
+		err = runDispatch(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kommunity/kommunity/data/demo"
+	"github.com/kommunity/kommunity/dispatch"
 	"github.com/kommunity/kommunity/internal/logbuf"
 	"github.com/kommunity/kommunity/pledge"
 	"github.com/kommunity/kommunity/web"
@@ -51,6 +52,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return usageError{err}
 	}
+	sender, err := mailSender(cfg)
+	if err != nil {
+		return err
+	}
 	// The log (a line per request) is buffered: see logbuf.
 	logs := logbuf.New(stderr, 200*time.Millisecond)
 	defer logs.Close()
@@ -70,6 +75,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return usageError{err}
 	}
+	// With a mail server, invitations and reset links are e-mailed
+	// through the outbox; without one they are only shown to whoever
+	// asked, and nothing is queued.
+	var mailer *dispatch.Dispatcher
+	if sender != nil {
+		mailer = mailDispatcher(cfg, sender, st, log)
+	}
+	svc.Mail = mailer != nil
 	if cfg.Demo {
 		if err := seedDemo(ctx, svc, cfg.DemoSeed, log); err != nil {
 			return fmt.Errorf("demo data: %w", err)
@@ -103,6 +116,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.LapseInterval > 0 {
 		go lapseLoop(ctx, svc, cfg.LapseInterval, log)
 	}
+	mailCtx, stopMail := context.WithCancel(ctx)
+	mailDone := make(chan struct{})
+	if mailer != nil {
+		log.Info("mail: sending e-mails from the outbox", "smtp", sender.Server().Redacted())
+		go func() {
+			defer close(mailDone)
+			mailer.Run(mailCtx)
+		}()
+	} else {
+		close(mailDone)
+		log.Info("mail: no --smtp-url; invitation and reset links are shown, not e-mailed")
+	}
+	// The store closes after the dispatcher has recorded the attempts
+	// under way (each is bounded by --mail-timeout).
+	defer func() { stopMail(); <-mailDone }()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {
