@@ -175,7 +175,7 @@ func (s *Service) audit(ctx context.Context, action, area, target string, old, n
 	return e
 }
 
-func (s *Service) accounts() AccountStore { return s.Store }
+func (s *Service) accounts() AccountStore { return s.store }
 
 // link is path under the public URL.
 func (s *Service) link(path string) string { return s.PublicURL + path }
@@ -212,7 +212,7 @@ func (r *InviteRequest) check(ctx context.Context, s *Service) error {
 	slices.Sort(r.Areas)
 	r.Areas = slices.Compact(r.Areas)
 	for _, code := range r.Areas {
-		if _, err := s.Store.Area(ctx, code); err != nil {
+		if _, err := s.store.Area(ctx, code); err != nil {
 			if ErrorCode(err) == ENOTFOUND {
 				return Invalid("areas", ReasonInvalid, "there is no area %q", code)
 			}
@@ -362,7 +362,7 @@ func (s *Service) SignIn(ctx context.Context, r SignInRequest) (string, User, er
 			return "", User{}, err
 		}
 		l.Key = key
-		n, err := s.Store.CountHit(ctx, l)
+		n, err := s.store.CountHit(ctx, l)
 		if err != nil {
 			return "", User{}, err
 		}

@@ -197,7 +197,7 @@ type CostStore interface {
 }
 
 func (s *Service) costStore() (CostStore, error) {
-	cs, ok := s.Store.(CostStore)
+	cs, ok := s.store.(CostStore)
 	if !ok {
 		return nil, Errorf(EUNAVAILABLE, "this store does not support cost parameters yet")
 	}
@@ -207,14 +207,14 @@ func (s *Service) costStore() (CostStore, error) {
 // CostParams returns the area's cost parameters, and whether they were set
 // for it (false: DefaultCostParams). Returns ENOTFOUND for an unknown area.
 func (s *Service) CostParams(ctx context.Context, code string) (p CostParams, stored bool, err error) {
-	if _, err := s.Store.Area(ctx, code); err != nil {
+	if _, err := s.store.Area(ctx, code); err != nil {
 		return CostParams{}, false, err
 	}
 	return s.costParams(ctx, code)
 }
 
 func (s *Service) costParams(ctx context.Context, code string) (CostParams, bool, error) {
-	cs, ok := s.Store.(CostStore)
+	cs, ok := s.store.(CostStore)
 	if !ok {
 		return DefaultCostParams(), false, nil
 	}
@@ -239,7 +239,7 @@ func (s *Service) SetCostParams(ctx context.Context, code string, p CostParams) 
 	if _, err := s.costStore(); err != nil {
 		return err
 	}
-	a, err := s.Store.Area(ctx, code)
+	a, err := s.store.Area(ctx, code)
 	if err != nil {
 		return err
 	}
@@ -253,7 +253,7 @@ func (s *Service) SetCostParams(ctx context.Context, code string, p CostParams) 
 	if err != nil {
 		return err
 	}
-	return s.Store.SetCostParamsAudited(ctx, code, p, s.audit(ctx, "area.cost", code, "area:"+code, old, p))
+	return s.store.SetCostParamsAudited(ctx, code, p, s.audit(ctx, "area.cost", code, "area:"+code, old, p))
 }
 
 // MaxRoadLines bounds one road import (Denmark has about 1.5 million).
@@ -294,7 +294,7 @@ func (s *Service) ImportRoads(ctx context.Context, lines []orb.LineString) (int,
 // its parameters (with pop and detour overrides when given) and, when the
 // store has roads near it, the road network.
 func (s *Service) costModel(ctx context.Context, code string, pop *orb.Point, detour float64) (*CostModel, error) {
-	a, err := s.Store.Area(ctx, code)
+	a, err := s.store.Area(ctx, code)
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +311,7 @@ func (s *Service) costModel(ctx context.Context, code string, pop *orb.Point, de
 	if detour != 0 {
 		p.Detour = detour
 	}
-	addrs, err := s.Store.AreaAddresses(ctx, code, nil, maxCostAddresses)
+	addrs, err := s.store.AreaAddresses(ctx, code, nil, maxCostAddresses)
 	if err != nil {
 		return nil, err
 	}
@@ -319,7 +319,7 @@ func (s *Service) costModel(ctx context.Context, code string, pop *orb.Point, de
 		return nil, Errorf(EINVALID, "area %s has more than %d addresses: too many to price at once", code, maxCostAddresses-1)
 	}
 	var roads *geo.RoadNetwork
-	if cs, ok := s.Store.(CostStore); ok {
+	if cs, ok := s.store.(CostStore); ok {
 		b := a.Geometry.Bound()
 		if p.POP != nil {
 			b = b.Extend(*p.POP)

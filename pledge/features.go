@@ -119,7 +119,7 @@ func (s *Service) AreaFeatures(ctx context.Context, q FeatureQuery) (AreaPage, e
 	// last page never links to an empty one.
 	limit := q.Limit
 	q.Limit++
-	p, err := s.Store.AreaFeatures(ctx, q)
+	p, err := s.store.AreaFeatures(ctx, q)
 	if err != nil {
 		return AreaPage{}, err
 	}
@@ -139,7 +139,7 @@ func (s *Service) AddressFeatures(ctx context.Context, q FeatureQuery) (AddressP
 	}
 	limit := q.Limit
 	q.Limit++
-	p, err := s.Store.AddressFeatures(ctx, q)
+	p, err := s.store.AddressFeatures(ctx, q)
 	if err != nil {
 		return AddressPage{}, err
 	}
@@ -155,7 +155,7 @@ func (s *Service) FeatureExtents(ctx context.Context) (FeatureExtents, error) {
 	if e, ok := s.extents.get(); ok {
 		return e, nil
 	}
-	e, err := s.Store.FeatureExtents(ctx)
+	e, err := s.store.FeatureExtents(ctx)
 	if err == nil {
 		s.extents.put(e)
 	}

@@ -50,7 +50,7 @@ func (s *Service) ImportAreas(ctx context.Context, feats []geo.AreaFeature, opt 
 	if status == "" {
 		status = StatusCollecting
 	}
-	existing, err := s.Store.Areas(ctx, true)
+	existing, err := s.store.Areas(ctx, true)
 	if err != nil {
 		return AreaImportResult{}, err
 	}
@@ -75,12 +75,12 @@ func (s *Service) ImportAreas(ctx context.Context, feats []geo.AreaFeature, opt 
 		merged = append(merged, a)
 	}
 	assign := newAssigner(merged)
-	counts, err := s.Store.ImportAreas(ctx, areas, AreaImportOptions{SetThreshold: opt.ThresholdPercent != nil}, assign.code)
+	counts, err := s.store.ImportAreas(ctx, areas, AreaImportOptions{SetThreshold: opt.ThresholdPercent != nil}, assign.code)
 	s.progress.drop("")
 	if err != nil {
 		return AreaImportResult{}, fmt.Errorf("import areas: %w", err)
 	}
-	u, err := s.Store.Unassigned(ctx)
+	u, err := s.store.Unassigned(ctx)
 	if err != nil {
 		return AreaImportResult{}, err
 	}
@@ -152,12 +152,12 @@ const importBatch = 2000
 // (ids derived from text and position) that repeat count as extra units.
 func (s *Service) ImportAddresses(ctx context.Context, src AddressSource, opt AddressImportOptions) (AddressImportResult, error) {
 	var res AddressImportResult
-	areas, err := s.Store.Areas(ctx, true)
+	areas, err := s.store.Areas(ctx, true)
 	if err != nil {
 		return res, err
 	}
 	assign := newAssigner(areas)
-	imp, err := s.Store.BeginAddressImport(ctx)
+	imp, err := s.store.BeginAddressImport(ctx)
 	if err != nil {
 		return res, err
 	}

@@ -17,7 +17,7 @@ const EventAreaLapsed = "area_lapsed"
 // safe to run from several instances at once: each area is re-checked inside
 // its own transaction. Returns the areas it lapsed.
 func (s *Service) LapseOverdue(ctx context.Context) ([]LapsedArea, error) {
-	areas, err := s.Store.Areas(ctx, false)
+	areas, err := s.store.Areas(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -27,7 +27,7 @@ func (s *Service) LapseOverdue(ctx context.Context) ([]LapsedArea, error) {
 		if !overdue(a, now) {
 			continue
 		}
-		after, n, err := s.Store.LapseArea(ctx, a.Code, now, func(a Area) (Transition, error) {
+		after, n, err := s.store.LapseArea(ctx, a.Code, now, func(a Area) (Transition, error) {
 			if !overdue(a, now) {
 				return Transition{}, nil
 			}

@@ -26,7 +26,7 @@ func (s *Service) UpdatePledgeContact(ctx context.Context, token, name, email, p
 	if token == "" || len(token) > 200 {
 		return Pledge{}, Errorf(ENOTFOUND, "no pledge with this link")
 	}
-	cu, ok := s.Store.(ContactUpdater)
+	cu, ok := s.store.(ContactUpdater)
 	if !ok {
 		return Pledge{}, Errorf(EUNAVAILABLE, "changing contact details is not available with this store")
 	}

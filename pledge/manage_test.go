@@ -78,7 +78,7 @@ func TestUpdatePledgeContact(t *testing.T) {
 		}
 	})
 	t.Run("ErrUnavailable", func(t *testing.T) {
-		bare := pledge.NewService(storeOnly{svc.Store})
+		bare := pledge.NewService(storeOnly{pledge.StoreOf(svc)})
 		if _, err := bare.UpdatePledgeContact(ctx, "x", "Ada", "a@example.dk", ""); pledge.ErrorCode(err) != pledge.EUNAVAILABLE {
 			t.Fatalf("got %v", err)
 		}

@@ -14,7 +14,7 @@ func (s *Service) Address(ctx context.Context, id string) (Address, error) {
 	if id == "" || len(id) > 200 {
 		return Address{}, Errorf(ENOTFOUND, "no address with this id")
 	}
-	return s.Store.Address(ctx, id)
+	return s.store.Address(ctx, id)
 }
 
 // nearestRadii are the search radii in metres, tried in turn: most clicks
@@ -37,7 +37,7 @@ func (s *Service) NearestAddress(ctx context.Context, p orb.Point) (Address, flo
 	if p[1] < -90 || p[1] > 90 {
 		return Address{}, 0, FieldError("lat", "latitude must be from -90 to 90")
 	}
-	areas, err := s.Store.Areas(ctx, true)
+	areas, err := s.store.Areas(ctx, true)
 	if err != nil {
 		return Address{}, 0, err
 	}
@@ -52,7 +52,7 @@ func (s *Service) NearestAddress(ctx context.Context, p orb.Point) (Address, flo
 			if !bounds[i].Intersects(box) {
 				continue
 			}
-			as, err := s.Store.AreaAddresses(ctx, a.Code, &box, nearestPerArea)
+			as, err := s.store.AreaAddresses(ctx, a.Code, &box, nearestPerArea)
 			if err != nil {
 				return Address{}, 0, err
 			}

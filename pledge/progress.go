@@ -42,10 +42,10 @@ func (s *Service) AreaProgress(ctx context.Context, code string) (Area, error) {
 
 // readProgress always asks the store.
 func (s *Service) readProgress(ctx context.Context, code string) (Area, error) {
-	if ps, ok := s.Store.(ProgressStore); ok {
+	if ps, ok := s.store.(ProgressStore); ok {
 		return ps.AreaProgress(ctx, code)
 	}
-	return s.Store.Area(ctx, code)
+	return s.store.Area(ctx, code)
 }
 
 // progressCache holds recently read area progress. The zero value is ready.

@@ -15,11 +15,11 @@ func TestAreaProgressCache(t *testing.T) {
 	ctx := context.Background()
 	here, m := demoService(t)
 	here.ProgressTTL = 200 * time.Millisecond
-	there := &pledge.Service{Store: here.Store, ProgressTTL: 200 * time.Millisecond}
+	there := withTTL(pledge.NewService(pledge.StoreOf(here)), 200*time.Millisecond)
 	code := m.Areas[0].Code
 	var addr string
 	for _, a := range m.Addresses {
-		if got, err := here.Store.Address(ctx, a.ID); err == nil && got.AreaCode == code {
+		if got, err := pledge.StoreOf(here).Address(ctx, a.ID); err == nil && got.AreaCode == code {
 			addr = a.ID
 			break
 		}
@@ -45,18 +45,23 @@ func TestAreaProgressCache(t *testing.T) {
 		t.Errorf("after the TTL the other instance shows %d, want %d", a.PledgedUnits, before.PledgedUnits+1)
 	}
 
-	uncached := &pledge.Service{Store: here.Store, ProgressTTL: -1}
+	uncached := withTTL(pledge.NewService(pledge.StoreOf(here)), -1)
 	if _, err := uncached.AreaProgress(ctx, code); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := there.CreatePledge(ctx, pledge.PledgeRequest{AddressID: addr, Name: "Bo", Email: "bo@example.dk", Consent: true}, ""); err != nil && pledge.ErrorCode(err) != pledge.ECONFLICT {
 		t.Fatal(err)
 	}
-	fresh, _ := here.Store.Area(ctx, code)
+	fresh, _ := pledge.StoreOf(here).Area(ctx, code)
 	if a, _ := uncached.AreaProgress(ctx, code); a.PledgedUnits != fresh.PledgedUnits {
 		t.Errorf("with the cache off: %d, store says %d", a.PledgedUnits, fresh.PledgedUnits)
 	}
 	if _, err := here.AreaProgress(ctx, "NOPE"); pledge.ErrorCode(err) != pledge.ENOTFOUND {
 		t.Errorf("unknown area: %v", err)
 	}
+}
+
+func withTTL(s *pledge.Service, ttl time.Duration) *pledge.Service {
+	s.ProgressTTL = ttl
+	return s
 }

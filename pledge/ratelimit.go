@@ -89,7 +89,7 @@ func (s *Service) Throttle(ctx context.Context, l RateLimit) (refused, countErr 
 	if l.Max < 0 {
 		return nil, nil
 	}
-	n, err := s.Store.CountHit(ctx, l)
+	n, err := s.store.CountHit(ctx, l)
 	if err != nil {
 		return nil, err
 	}

@@ -41,7 +41,7 @@ func (s *Service) Secret(ctx context.Context, name string) ([]byte, error) {
 	}
 	v := make([]byte, 32)
 	_, _ = rand.Read(v)
-	v, err := s.Store.Secret(ctx, name, v)
+	v, err := s.store.Secret(ctx, name, v)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,9 @@ import (
 // threshold, how imports assign addresses to areas. It is safe for concurrent
 // use.
 type Service struct {
-	Store Store
+	// store is private: adapters go through the service's methods, which
+	// hold the rules and the permission checks, never past them.
+	store Store
 	// Now is the clock; tests inject a fixed one.
 	Now func() time.Time
 	// NewToken makes pledge manage tokens; nil means 32 random bytes.
@@ -51,7 +53,7 @@ type Service struct {
 
 // NewService returns a Service on store with the real clock.
 func NewService(store Store) *Service {
-	return &Service{Store: store, Now: time.Now}
+	return &Service{store: store, Now: time.Now}
 }
 
 func (s *Service) now() time.Time {
@@ -74,17 +76,17 @@ func (s *Service) token() string {
 
 // Areas lists every area (without geometry) and the unassigned counts.
 func (s *Service) Areas(ctx context.Context) ([]Area, Unassigned, error) {
-	areas, err := s.Store.Areas(ctx, false)
+	areas, err := s.store.Areas(ctx, false)
 	if err != nil {
 		return nil, Unassigned{}, err
 	}
-	u, err := s.Store.Unassigned(ctx)
+	u, err := s.store.Unassigned(ctx)
 	return areas, u, err
 }
 
 // Area returns one area with geometry. Returns ENOTFOUND if there is none.
 func (s *Service) Area(ctx context.Context, code string) (Area, error) {
-	return s.Store.Area(ctx, code)
+	return s.store.Area(ctx, code)
 }
 
 // MaxAddressesPerPage bounds AreaAddresses.
@@ -100,7 +102,7 @@ func (s *Service) AreaAddresses(ctx context.Context, code string, bbox *orb.Boun
 	if limit <= 0 || limit > MaxAddressesPerPage {
 		limit = MaxAddressesPerPage
 	}
-	return s.Store.AreaAddresses(ctx, code, bbox, limit)
+	return s.store.AreaAddresses(ctx, code, bbox, limit)
 }
 
 // SearchAddresses finds addresses whose text starts with q, ignoring case,
@@ -114,7 +116,7 @@ func (s *Service) SearchAddresses(ctx context.Context, q string, limit int) ([]A
 	if limit <= 0 || limit > 50 {
 		limit = 10
 	}
-	return s.Store.SearchAddresses(ctx, key, limit)
+	return s.store.SearchAddresses(ctx, key, limit)
 }
 
 // MaxUnit bounds unit numbers (and an address's units): far above any
@@ -267,7 +269,7 @@ func (s *Service) CreatePledge(ctx context.Context, req PledgeRequest, idempoten
 	// The attempt counts first, valid or not. A LimitedPledger counts a
 	// valid one in the same trip as its pledge; a replayed idempotency key
 	// then shows as the key's conflict, after the count.
-	_, combined := s.Store.(LimitedPledger)
+	_, combined := s.store.(LimitedPledger)
 	combined = combined && verr == nil && req.Limit != nil
 	if req.Limit != nil && !combined {
 		refused, cerr := s.Throttle(ctx, *req.Limit)
@@ -312,9 +314,9 @@ func (s *Service) CreatePledge(ctx context.Context, req PledgeRequest, idempoten
 			IdempotencyKey: idempotencyKey, RequestHash: hash,
 		}
 		if req.Limit != nil && attempt == 0 {
-			err = s.Store.(LimitedPledger).CreateLimitedPledge(ctx, &p, *req.Limit, s.onPledge(now))
+			err = s.store.(LimitedPledger).CreateLimitedPledge(ctx, &p, *req.Limit, s.onPledge(now))
 		} else {
-			err = s.Store.CreatePledge(ctx, &p, s.onPledge(now))
+			err = s.store.CreatePledge(ctx, &p, s.onPledge(now))
 		}
 		if err == nil {
 			s.progress.drop(p.AreaCode)
@@ -343,7 +345,7 @@ func (s *Service) CreatePledge(ctx context.Context, req PledgeRequest, idempoten
 }
 
 func (s *Service) replay(ctx context.Context, key, hash string) (Pledge, bool, error) {
-	p, err := s.Store.PledgeByIdempotencyKey(ctx, key)
+	p, err := s.store.PledgeByIdempotencyKey(ctx, key)
 	switch {
 	case ErrorCode(err) == ENOTFOUND:
 		return Pledge{}, false, nil
@@ -387,7 +389,7 @@ func (s *Service) Pledge(ctx context.Context, token string) (Pledge, error) {
 	if token == "" || len(token) > 200 {
 		return Pledge{}, &Error{Code: ENOTFOUND, Reason: ReasonPledgeNotFound, Message: "no pledge with this link"}
 	}
-	return s.Store.PledgeByToken(ctx, token)
+	return s.store.PledgeByToken(ctx, token)
 }
 
 // WithdrawPledge withdraws a pledge by its manage token; its contact details
@@ -398,7 +400,7 @@ func (s *Service) WithdrawPledge(ctx context.Context, token string) (Pledge, err
 	if token == "" || len(token) > 200 {
 		return Pledge{}, &Error{Code: ENOTFOUND, Reason: ReasonPledgeNotFound, Message: "no pledge with this link"}
 	}
-	p, err := s.Store.WithdrawPledge(ctx, token, s.now(), func(a Area) (Transition, error) {
+	p, err := s.store.WithdrawPledge(ctx, token, s.now(), func(a Area) (Transition, error) {
 		switch a.Status {
 		case StatusCollecting:
 			return Transition{}, nil
@@ -418,4 +420,4 @@ func (s *Service) WithdrawPledge(ctx context.Context, token string) (Pledge, err
 
 // Ping reports whether the store is reachable. Returns EUNAVAILABLE (or
 // the store's error) when it is not.
-func (s *Service) Ping(ctx context.Context) error { return s.Store.Ping(ctx) }
+func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }

@@ -67,7 +67,7 @@ func (s *Service) UpdateAreaSettings(ctx context.Context, code string, set AreaS
 		a.Status = *st
 	}
 	e := s.audit(ctx, "area.update", code, "area:"+code, old, areaSettingsView(a))
-	if err := s.Store.UpdateAreaAudited(ctx, a, e); err != nil {
+	if err := s.store.UpdateAreaAudited(ctx, a, e); err != nil {
 		return Area{}, err
 	}
 	s.progress.drop(code)

@@ -58,7 +58,7 @@ func (s *Service) CanDownloadPackage(ctx context.Context, code string) error {
 		return err
 	}
 	if u := UserFrom(ctx); u.Role == RoleProvider && !u.system {
-		a, err := s.Store.Area(ctx, code)
+		a, err := s.store.Area(ctx, code)
 		if err != nil {
 			return err
 		}

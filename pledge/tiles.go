@@ -130,9 +130,9 @@ func (s *Service) Tile(ctx context.Context, layer string, z, x, y int) (Tile, er
 	t := maptile.New(uint32(x), uint32(y), maptile.Zoom(z))
 	render := func() ([]byte, error) {
 		if layer == TileLayerAreas {
-			return s.Store.AreaTile(ctx, t)
+			return s.store.AreaTile(ctx, t)
 		}
-		return s.Store.AddressTile(ctx, t)
+		return s.store.AddressTile(ctx, t)
 	}
 	if ttl < 0 {
 		data, err := render()
@@ -151,7 +151,7 @@ func (s *Service) Tile(ctx context.Context, layer string, z, x, y int) (Tile, er
 // PublicAreasBound is the bound of every area on the public map, for its
 // first view; ok is false when there is none.
 func (s *Service) PublicAreasBound(ctx context.Context) (orb.Bound, bool, error) {
-	return s.Store.PublicAreasBound(ctx)
+	return s.store.PublicAreasBound(ctx)
 }
 
 func etag(data []byte) string {

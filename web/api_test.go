@@ -38,7 +38,8 @@ func newAPIFixture(t *testing.T, wrap func(pledge.Store) pledge.Store) *apiFixtu
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	svc := &pledge.Service{Store: st, Now: func() time.Time { return apiNow }}
+	svc := pledge.NewService(st)
+	svc.Now = func() time.Time { return apiNow }
 	sq := func(x float64) orb.MultiPolygon {
 		return orb.MultiPolygon{{orb.Ring{{x, 55}, {x + 1, 55}, {x + 1, 56}, {x, 56}, {x, 55}}}}
 	}
@@ -55,7 +56,9 @@ func newAPIFixture(t *testing.T, wrap func(pledge.Store) pledge.Store) *apiFixtu
 		t.Fatal(err)
 	}
 	if wrap != nil {
-		svc.Store = wrap(st)
+		// The same database behind a wrapper that breaks it on purpose.
+		svc = pledge.NewService(wrap(st))
+		svc.Now = func() time.Time { return apiNow }
 	}
 	logs := &bytes.Buffer{}
 	// The rate limit has its own tests; here it would cut the tables short.

@@ -34,6 +34,7 @@ import (
 // catalogueFixture is a server over a demo store with one known pledge.
 type catalogueFixture struct {
 	svc   *pledge.Service
+	st    pledge.Store
 	srv   *web.Server
 	m     demo.Municipality
 	token string // the fixture pledge's manage token
@@ -54,7 +55,7 @@ func newCatalogueFixture(t *testing.T, st pledge.Store) *catalogueFixture {
 	if err := demo.Seed(ctx, svc, m, func(i int) time.Time { return catalogueNow.AddDate(0, 0, 30*(i+1)) }); err != nil {
 		t.Fatal(err)
 	}
-	f := &catalogueFixture{svc: svc, m: m}
+	f := &catalogueFixture{svc: svc, st: st, m: m}
 	f.addr = addressWith(t, svc, m, 2, 0)
 	p, _, err := svc.CreatePledge(ctx, pledge.PledgeRequest{AddressID: f.addr.ID, Unit: 1, Name: "Fixture Person",
 		Email: "fixture@example.dk", Consent: true}, "fixture-key")
@@ -107,7 +108,7 @@ func (f *catalogueFixture) state(t *testing.T) storeState {
 			}
 		}
 	}
-	events, err := f.svc.Store.Events(ctx)
+	events, err := f.st.Events(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -416,9 +416,18 @@ func TestHoneypot(t *testing.T) {
 }
 
 func TestManagePage(t *testing.T) {
-	srv, svc, m := newServer(t, web.Config{})
+	srv, svc, _ := newServer(t, web.Config{})
 	ctx := context.Background()
-	addr := addressWith(t, svc, m, 1, 0)
+	// In a collecting area, so the test can open a tender there and
+	// undo it (threshold_reached is not set by hand).
+	var addr pledge.Address
+	as, _ := svc.AreaAddresses(ctx, "D003", nil, 0)
+	for _, a := range as {
+		if a.Units == 1 && a.PledgedUnits == 0 {
+			addr = a
+			break
+		}
+	}
 	cl := newClient(t, srv, "192.0.2.10")
 	f := formFor(t, cl, addr.ID)
 	f.Set("name", "Ada")
@@ -458,13 +467,13 @@ func TestManagePage(t *testing.T) {
 		}
 	})
 	t.Run("ErrWithdrawBinding", func(t *testing.T) {
-		area, _ := svc.Store.Area(ctx, addr.AreaCode)
-		status := area.Status
-		area.Status = pledge.StatusTenderOpen
-		if err := svc.Store.UpdateArea(ctx, area); err != nil {
+		area, _ := svc.Area(ctx, addr.AreaCode)
+		sys := pledge.WithUser(ctx, pledge.SystemUser())
+		open := pledge.StatusTenderOpen
+		if _, err := svc.UpdateAreaSettings(sys, addr.AreaCode, pledge.AreaSettings{Status: &open}); err != nil {
 			t.Fatal(err)
 		}
-		defer func() { area.Status = status; svc.Store.UpdateArea(ctx, area) }()
+		defer func() { svc.UpdateAreaSettings(sys, addr.AreaCode, pledge.AreaSettings{Status: &area.Status}) }()
 		body := cl.get(manage).Body.String()
 		if strings.Contains(body, `id="withdraw-form"`) || !strings.Contains(body, `id="binding"`) {
 			t.Error("withdrawal offered in a binding area")

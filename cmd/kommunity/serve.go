@@ -153,7 +153,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // same service rules as real data. A store with areas is left alone, so
 // starting again never duplicates anything.
 func seedDemo(ctx context.Context, svc *pledge.Service, seed uint64, log *slog.Logger) error {
-	areas, err := svc.Store.Areas(ctx, false)
+	areas, _, err := svc.Areas(ctx)
 	if err != nil {
 		return err
 	}

@@ -26,14 +26,11 @@ func Seed(ctx context.Context, svc *pledge.Service, m Municipality, deadline fun
 		return err
 	}
 	if deadline != nil {
+		// Seeding is the operator's own doing, as on the CLI.
+		sys := pledge.WithUser(ctx, pledge.SystemUser())
 		for i, a := range m.Areas {
-			area, err := svc.Store.Area(ctx, a.Code)
-			if err != nil {
-				return err
-			}
 			d := deadline(i)
-			area.Deadline = &d
-			if err := svc.Store.UpdateArea(ctx, area); err != nil {
+			if _, err := svc.UpdateAreaSettings(sys, a.Code, pledge.AreaSettings{Deadline: &d}); err != nil {
 				return err
 			}
 		}

@@ -18,7 +18,8 @@ import (
 // out, and the counters count exactly the stored pledges.
 func TestPledgeBatchIsSequential(t *testing.T) {
 	st := MustOpenStore(t)
-	svc := &pledge.Service{Store: st, Now: func() time.Time { return storetest.Now }}
+	svc := pledge.NewService(st)
+	svc.Now = func() time.Time { return storetest.Now }
 	storetest.MustImportFixture(t, svc)
 	ctx := context.Background()
 

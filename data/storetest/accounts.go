@@ -44,7 +44,7 @@ func RunAccounts(t *testing.T, open Opener) {
 			st := open(t)
 			t.Cleanup(func() { st.Close() })
 			clk := &clock{t: Now}
-			e := &accountEnv{st: st, clock: clk, svc: &pledge.Service{Store: st, Now: clk.Now}}
+			e := &accountEnv{st: st, clock: clk, svc: newService(st, clk.Now)}
 			tc.fn(t, e)
 		})
 	}

@@ -32,7 +32,7 @@ func RunFeatures(t *testing.T, open Opener) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := open(t)
 			t.Cleanup(func() { st.Close() })
-			svc := &pledge.Service{Store: st, Now: func() time.Time { return Now }}
+			svc := newService(st, func() time.Time { return Now })
 			tc.fn(t, svc)
 		})
 	}
@@ -127,7 +127,7 @@ func testFeaturesEmpty(t *testing.T, svc *pledge.Service) {
 	if len(codes) != 0 || n != 0 || len(as) != 0 || m != 0 {
 		t.Errorf("empty store: %d areas (matched %d), %d addresses (matched %d)", len(codes), n, len(as), m)
 	}
-	e, err := svc.Store.FeatureExtents(context.Background())
+	e, err := storeOf(svc).FeatureExtents(context.Background())
 	if err != nil || e.Areas != nil || e.Addresses != nil {
 		t.Errorf("extents of an empty store = %+v, %v; want nil bounds", e, err)
 	}
@@ -153,7 +153,7 @@ func testFeaturePaging(t *testing.T, svc *pledge.Service) {
 	// The page carries each address's public fields and pledge counts.
 	as, _ := pageAddresses(t, svc, nil, 100)
 	for _, a := range as {
-		want, err := svc.Store.Address(ctx, a.ID)
+		want, err := storeOf(svc).Address(ctx, a.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,7 +281,7 @@ func testFeatureBadBBox(t *testing.T, svc *pledge.Service) {
 
 func testFeatureExtents(t *testing.T, svc *pledge.Service) {
 	mustImport(t, svc)
-	e, err := svc.Store.FeatureExtents(context.Background())
+	e, err := storeOf(svc).FeatureExtents(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,7 +68,7 @@ func RunRateCounter(t *testing.T, open Opener) {
 func RunContactUpdater(t *testing.T, open Opener) {
 	st := open(t)
 	t.Cleanup(func() { st.Close() })
-	svc := &pledge.Service{Store: st, Now: func() time.Time { return Now }}
+	svc := newService(st, func() time.Time { return Now })
 	mustImport(t, svc)
 	ctx := context.Background()
 	p, _, err := svc.CreatePledge(ctx, pledge.PledgeRequest{AddressID: "a1", Name: "Ane", Email: "ane@example.dk", Consent: true}, "")
@@ -99,7 +99,7 @@ func RunContactUpdater(t *testing.T, open Opener) {
 func RunLimitedPledger(t *testing.T, open Opener) {
 	st := open(t)
 	t.Cleanup(func() { st.Close() })
-	svc := &pledge.Service{Store: st, Now: func() time.Time { return Now }}
+	svc := newService(st, func() time.Time { return Now })
 	mustImport(t, svc)
 	ctx := context.Background()
 	window := 10 * time.Minute

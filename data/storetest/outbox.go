@@ -30,7 +30,7 @@ func RunOutbox(t *testing.T, open Opener) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := open(t)
 			t.Cleanup(func() { st.Close() })
-			svc := &pledge.Service{Store: st, Now: func() time.Time { return Now }}
+			svc := newService(st, func() time.Time { return Now })
 			tc.fn(t, svc)
 		})
 	}
@@ -71,7 +71,7 @@ func eventKeys(es []pledge.OutboxEvent) string {
 
 func testQueueOnce(t *testing.T, svc *pledge.Service) {
 	ctx := context.Background()
-	st := svc.Store
+	st := storeOf(svc)
 	first := mailEvent("one", "a@example.dk", Now)
 	second := first
 	second.Payload, second.At = `{"to":"b@example.dk"}`, Now.Add(time.Hour)
@@ -102,7 +102,7 @@ func testQueueOnce(t *testing.T, svc *pledge.Service) {
 }
 
 func testClaimLeases(t *testing.T, svc *pledge.Service) {
-	st := svc.Store
+	st := storeOf(svc)
 	mail := []string{pledge.EventMail}
 	queue(t, st, mailEvent("1", "a@example.dk", Now), mailEvent("2", "b@example.dk", Now),
 		pledge.Event{Kind: webhookKind, Key: "hook:1", Payload: `{}`, At: Now},
@@ -142,7 +142,7 @@ func testClaimLeases(t *testing.T, svc *pledge.Service) {
 }
 
 func testConcurrentClaims(t *testing.T, svc *pledge.Service) {
-	st := svc.Store
+	st := storeOf(svc)
 	const n = 40
 	for i := range n {
 		queue(t, st, mailEvent(fmt.Sprintf("%02d", i), "x@example.dk", Now))
@@ -191,7 +191,7 @@ func testConcurrentClaims(t *testing.T, svc *pledge.Service) {
 
 func testCompleteErasesMail(t *testing.T, svc *pledge.Service) {
 	ctx := context.Background()
-	st := svc.Store
+	st := storeOf(svc)
 	queue(t, st, mailEvent("m", "secret@example.dk", Now), pledge.Event{Kind: webhookKind, Key: "hook:1", Payload: `{"area":"A"}`, At: Now})
 	got := claim(t, st, []string{pledge.EventMail, webhookKind}, Now, time.Minute, 10)
 	if len(got) != 2 {
@@ -223,7 +223,7 @@ func testCompleteErasesMail(t *testing.T, svc *pledge.Service) {
 
 func testRetryGiveUp(t *testing.T, svc *pledge.Service) {
 	ctx := context.Background()
-	st := svc.Store
+	st := storeOf(svc)
 	mail := []string{pledge.EventMail}
 	queue(t, st, mailEvent("r", "r@example.dk", Now))
 	e := claim(t, st, mail, Now, 10*time.Minute, 1)[0]
@@ -269,7 +269,7 @@ func testRecordedEventsDue(t *testing.T, svc *pledge.Service) {
 	if _, _, err := svc.Invite(cliContext(), pledge.InviteRequest{Email: "new@example.dk", Role: pledge.RoleAdmin}); err != nil {
 		t.Fatal(err)
 	}
-	got := claim(t, svc.Store, []string{pledge.EventThresholdReached, pledge.EventMail}, Now, time.Minute, 10)
+	got := claim(t, storeOf(svc), []string{pledge.EventThresholdReached, pledge.EventMail}, Now, time.Minute, 10)
 	if len(got) != 2 || got[0].Kind != pledge.EventThresholdReached || got[0].AreaCode != "V" || got[1].Kind != pledge.EventMail ||
 		!strings.Contains(got[1].Payload, "new@example.dk") || got[1].AreaCode != "" {
 		t.Errorf("claimed = %+v", got)

@@ -56,7 +56,7 @@ func Run(t *testing.T, open Opener) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := open(t)
 			t.Cleanup(func() { st.Close() })
-			svc := &pledge.Service{Store: st, Now: func() time.Time { return Now }}
+			svc := newService(st, func() time.Time { return Now })
 			tc.fn(t, svc)
 		})
 	}
@@ -160,7 +160,7 @@ func testImportAssigns(t *testing.T, svc *pledge.Service) {
 		t.Errorf("unassigned = %+v, want 2 addresses, 2 units", u)
 	}
 	for id, want := range map[string]string{"a1": "A", "a-edge": "A", "hole": "", "v1": "V", "b2": "B", "sea": ""} {
-		a, err := svc.Store.Address(ctx, id)
+		a, err := storeOf(svc).Address(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,7 +220,7 @@ func testDerivedUnits(t *testing.T, svc *pledge.Service) {
 	if res.Imported != 1 {
 		t.Errorf("imported %d, want 1 address", res.Imported)
 	}
-	a, err := svc.Store.Address(ctx, r.ID)
+	a, err := storeOf(svc).Address(ctx, r.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func testDerivedUnits(t *testing.T, svc *pledge.Service) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, _ = svc.Store.Address(ctx, r.ID); a.Units != 3 || res.Unchanged != 1 {
+	if a, _ = storeOf(svc).Address(ctx, r.ID); a.Units != 3 || res.Unchanged != 1 {
 		t.Errorf("after re-import units = %d, unchanged = %d; want 3, 1", a.Units, res.Unchanged)
 	}
 }
@@ -252,7 +252,7 @@ func testBadRowRejects(t *testing.T, svc *pledge.Service) {
 		t.Fatalf("err = %v, want one input error on line 99", err)
 	}
 	wantCounts(t, svc, "A", 0, 0, 0)
-	if _, err := svc.Store.Address(ctx, "a1"); pledge.ErrorCode(err) != pledge.ENOTFOUND {
+	if _, err := storeOf(svc).Address(ctx, "a1"); pledge.ErrorCode(err) != pledge.ENOTFOUND {
 		t.Errorf("a1 stored after a rejected import: %v", err)
 	}
 }
@@ -290,7 +290,7 @@ func testSkipInvalid(t *testing.T, svc *pledge.Service) {
 
 func testRollback(t *testing.T, svc *pledge.Service) {
 	ctx := context.Background()
-	imp, err := svc.Store.BeginAddressImport(ctx)
+	imp, err := storeOf(svc).BeginAddressImport(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +300,7 @@ func testRollback(t *testing.T, svc *pledge.Service) {
 	if err := imp.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Store.Address(ctx, "x"); pledge.ErrorCode(err) != pledge.ENOTFOUND {
+	if _, err := storeOf(svc).Address(ctx, "x"); pledge.ErrorCode(err) != pledge.ENOTFOUND {
 		t.Errorf("address after rollback: %v", err)
 	}
 	// The store is usable afterwards.
@@ -410,7 +410,7 @@ func testPledgeLifecycle(t *testing.T, svc *pledge.Service) {
 	if err != nil || got.Name != "Søren Ødegård" || got.Email != "soren@example.dk" || !got.CreatedAt.Equal(Now) {
 		t.Errorf("by token = %+v, %v", got, err)
 	}
-	if a, _ := svc.Store.Address(ctx, "a2"); a.PledgedUnits != 1 {
+	if a, _ := storeOf(svc).Address(ctx, "a2"); a.PledgedUnits != 1 {
 		t.Errorf("address pledged units = %d, want 1", a.PledgedUnits)
 	}
 	w, err := svc.WithdrawPledge(ctx, p.Token)
@@ -548,7 +548,7 @@ func testErasure(t *testing.T, svc *pledge.Service) {
 	b := areaByCode(t, svc, "B")
 	past := Now.Add(-time.Hour)
 	b.Deadline = &past
-	if err := svc.Store.UpdateArea(ctx, b); err != nil {
+	if err := storeOf(svc).UpdateArea(ctx, b); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.LapseOverdue(ctx); err != nil {
@@ -583,7 +583,7 @@ func testThresholdOnce(t *testing.T, svc *pledge.Service) {
 	if _, _, err := svc.CreatePledge(ctx, req("v1", 0), ""); err != nil {
 		t.Fatal(err)
 	}
-	events, err := svc.Store.Events(ctx)
+	events, err := storeOf(svc).Events(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -618,7 +618,7 @@ func testPledgeRejected(t *testing.T, svc *pledge.Service) {
 	// A draft area takes no pledges.
 	a := areaByCode(t, svc, "B")
 	a.Status = pledge.StatusDraft
-	if err := svc.Store.UpdateArea(ctx, a); err != nil {
+	if err := storeOf(svc).UpdateArea(ctx, a); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := svc.CreatePledge(ctx, req("b1", 0), ""); pledge.ErrorCode(err) != pledge.ECONFLICT {
@@ -681,14 +681,14 @@ func testUpdateArea(t *testing.T, svc *pledge.Service) {
 	a := areaByCode(t, svc, "A")
 	d := time.Date(2027, 3, 31, 23, 59, 0, 0, time.UTC)
 	a.Deadline, a.ThresholdPercent, a.ThresholdUnits = &d, 60, 2
-	if err := svc.Store.UpdateArea(ctx, a); err != nil {
+	if err := storeOf(svc).UpdateArea(ctx, a); err != nil {
 		t.Fatal(err)
 	}
 	got := areaByCode(t, svc, "A")
 	if got.Deadline == nil || !got.Deadline.Equal(d) || got.ThresholdPercent != 60 || got.ThresholdUnits != 2 {
 		t.Errorf("updated area = %+v", got)
 	}
-	if err := svc.Store.UpdateArea(ctx, pledge.Area{Code: "nope", Status: pledge.StatusDraft}); pledge.ErrorCode(err) != pledge.ENOTFOUND {
+	if err := storeOf(svc).UpdateArea(ctx, pledge.Area{Code: "nope", Status: pledge.StatusDraft}); pledge.ErrorCode(err) != pledge.ENOTFOUND {
 		t.Errorf("unknown area: %v", err)
 	}
 }
@@ -704,7 +704,7 @@ func testLapse(t *testing.T, svc *pledge.Service) {
 		t.Helper()
 		a := areaByCode(t, svc, code)
 		a.Deadline = &d
-		if err := svc.Store.UpdateArea(ctx, a); err != nil {
+		if err := storeOf(svc).UpdateArea(ctx, a); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -744,7 +744,7 @@ func testLapse(t *testing.T, svc *pledge.Service) {
 	if again, err := svc.LapseOverdue(ctx); err != nil || len(again) != 0 {
 		t.Errorf("second run: %+v, %v", again, err)
 	}
-	events, _ := svc.Store.Events(ctx)
+	events, _ := storeOf(svc).Events(ctx)
 	n := 0
 	for _, e := range events {
 		if e.Kind == pledge.EventAreaLapsed {
@@ -757,7 +757,7 @@ func testLapse(t *testing.T, svc *pledge.Service) {
 	if n != 1 {
 		t.Errorf("%d lapse events, want 1", n)
 	}
-	if _, _, err := svc.Store.LapseArea(ctx, "NOPE", Now, nil); pledge.ErrorCode(err) != pledge.ENOTFOUND {
+	if _, _, err := storeOf(svc).LapseArea(ctx, "NOPE", Now, nil); pledge.ErrorCode(err) != pledge.ENOTFOUND {
 		t.Errorf("unknown area: %v", err)
 	}
 }

@@ -213,14 +213,14 @@ func testTileAddresses(t *testing.T, svc *pledge.Service) {
 		t.Fatal(err)
 	}
 	at := func(id string, z maptile.Zoom) maptile.Tile {
-		a, err := svc.Store.Address(ctx, id)
+		a, err := storeOf(svc).Address(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return maptile.At(a.Point, z)
 	}
 	for _, id := range []string{"a2", "v1", "b2"} {
-		a, err := svc.Store.Address(ctx, id)
+		a, err := storeOf(svc).Address(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -303,7 +303,7 @@ func testTileBands(t *testing.T, svc *pledge.Service) {
 func testTileFollowsPledges(t *testing.T, svc *pledge.Service) {
 	ctx := context.Background()
 	mustImport(t, svc)
-	other := &pledge.Service{Store: svc.Store, ProgressTTL: 300 * time.Millisecond}
+	other := withTTL(newService(storeOf(svc), nil), 300*time.Millisecond)
 	pledged := func(s *pledge.Service) (float64, string) {
 		got, err := s.Tile(ctx, pledge.TileLayerAreas, int(tileEast.Z), int(tileEast.X), int(tileEast.Y))
 		if err != nil {
