@@ -174,11 +174,8 @@ func FormatKroner(ore int64) string {
 	return fmt.Sprintf("%s%d.%02d kr", sign, u/100, u%100)
 }
 
-// CostStore is implemented by stores that persist cost parameters and road
-// centrelines. It is separate from Store so that stores written before it
-// keep compiling: without it the Service prices areas with
-// DefaultCostParams and straight-line routes, and SetCostParams and
-// ImportRoads answer EUNAVAILABLE.
+// CostStore persists cost parameters and road centrelines. Both stores
+// implement it; it is part of Store.
 type CostStore interface {
 	// CostParams returns the parameters stored for the area with code, or
 	// ENOTFOUND when none are stored (or there is no such area).
@@ -196,14 +193,6 @@ type CostStore interface {
 	Roads(ctx context.Context, bound orb.Bound) ([]orb.LineString, error)
 }
 
-func (s *Service) costStore() (CostStore, error) {
-	cs, ok := s.store.(CostStore)
-	if !ok {
-		return nil, Errorf(EUNAVAILABLE, "this store does not support cost parameters yet")
-	}
-	return cs, nil
-}
-
 // CostParams returns the area's cost parameters, and whether they were set
 // for it (false: DefaultCostParams). Returns ENOTFOUND for an unknown area.
 func (s *Service) CostParams(ctx context.Context, code string) (p CostParams, stored bool, err error) {
@@ -214,11 +203,7 @@ func (s *Service) CostParams(ctx context.Context, code string) (p CostParams, st
 }
 
 func (s *Service) costParams(ctx context.Context, code string) (CostParams, bool, error) {
-	cs, ok := s.store.(CostStore)
-	if !ok {
-		return DefaultCostParams(), false, nil
-	}
-	p, err := cs.CostParams(ctx, code)
+	p, err := s.store.CostParams(ctx, code)
 	switch {
 	case ErrorCode(err) == ENOTFOUND:
 		return DefaultCostParams(), false, nil
@@ -231,12 +216,9 @@ func (s *Service) costParams(ctx context.Context, code string) (CostParams, bool
 // SetCostParams validates p for the area with code and stores it, with
 // the old and new values in the audit log. Needs area.edit. Returns EINVALID
 // naming the field at fault (nothing is stored then), ENOTFOUND for an
-// unknown area and EUNAVAILABLE when the store cannot keep cost parameters.
+// unknown area.
 func (s *Service) SetCostParams(ctx context.Context, code string, p CostParams) error {
 	if err := s.Can(ctx, ActionEditArea, code); err != nil {
-		return err
-	}
-	if _, err := s.costStore(); err != nil {
 		return err
 	}
 	a, err := s.store.Area(ctx, code)
@@ -263,13 +245,8 @@ const MaxRoadLines = 5_000_000
 // for road-following route estimates; lines already stored are skipped.
 // It returns how many lines were added. Returns EINVALID for a line with
 // fewer than two points or a coordinate that is not a longitude/latitude
-// (nothing is stored then), and EUNAVAILABLE when the store cannot keep
-// roads.
+// (nothing is stored then).
 func (s *Service) ImportRoads(ctx context.Context, lines []orb.LineString) (int, error) {
-	cs, err := s.costStore()
-	if err != nil {
-		return 0, err
-	}
 	if len(lines) > MaxRoadLines {
 		return 0, FieldError("roads", "%d lines: at most %d in one import", len(lines), MaxRoadLines)
 	}
@@ -283,7 +260,7 @@ func (s *Service) ImportRoads(ctx context.Context, lines []orb.LineString) (int,
 			}
 		}
 	}
-	n, err := cs.ImportRoads(ctx, lines)
+	n, err := s.store.ImportRoads(ctx, lines)
 	if err != nil {
 		return 0, fmt.Errorf("import roads: %w", err)
 	}
@@ -319,19 +296,17 @@ func (s *Service) costModel(ctx context.Context, code string, pop *orb.Point, de
 		return nil, Errorf(EINVALID, "area %s has more than %d addresses: too many to price at once", code, maxCostAddresses-1)
 	}
 	var roads *geo.RoadNetwork
-	if cs, ok := s.store.(CostStore); ok {
-		b := a.Geometry.Bound()
-		if p.POP != nil {
-			b = b.Extend(*p.POP)
-		}
-		b = boxAround(b.Min, popBoundsPadM).Union(boxAround(b.Max, popBoundsPadM))
-		lines, err := cs.Roads(ctx, b)
-		if err != nil {
-			return nil, err
-		}
-		if len(lines) > 0 {
-			roads = geo.NewRoadNetwork(lines)
-		}
+	b := a.Geometry.Bound()
+	if p.POP != nil {
+		b = b.Extend(*p.POP)
+	}
+	b = boxAround(b.Min, popBoundsPadM).Union(boxAround(b.Max, popBoundsPadM))
+	lines, err := s.store.Roads(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	if len(lines) > 0 {
+		roads = geo.NewRoadNetwork(lines)
 	}
 	return NewCostModel(a, addrs, p, roads)
 }

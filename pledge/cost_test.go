@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"testing"
 
-	"github.com/kommunity/kommunity/data/sqlite"
 	"github.com/kommunity/kommunity/geo"
 	"github.com/kommunity/kommunity/pledge"
 	"github.com/paulmach/orb"
@@ -478,50 +476,5 @@ func TestCostModelDefaultPOPInside(t *testing.T) {
 	cv, err := m.Curve(context.Background())
 	if err != nil || len(cv.Points) != 0 || cv.Current != nil {
 		t.Fatalf("empty area curve %+v, %v", cv, err)
-	}
-}
-
-// noCostStore hides every optional interface of a store.
-type noCostStore struct{ pledge.Store }
-
-func TestCostWithoutCostStore(t *testing.T) {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "kommunity.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	svc := pledge.NewService(noCostStore{st})
-	area, addrs, _ := demoArea(t, 300)
-	if _, err := svc.ImportAreas(ctx, []geo.AreaFeature{{Code: area.Code, Name: area.Name, Polygon: area.Geometry}}, pledge.AreaImport{}); err != nil {
-		t.Fatal(err)
-	}
-	recs := make([]geo.AddressRecord, len(addrs))
-	for i, a := range addrs {
-		recs[i] = geo.AddressRecord{ID: a.ID, Text: a.Text, Point: a.Point, Units: a.Units}
-	}
-	src := pledge.Records(recs)
-	if _, err := svc.ImportAddresses(ctx, &src, pledge.AddressImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	for name, err := range map[string]error{
-		"SetCostParams": svc.SetCostParams(pledge.WithUser(ctx, pledge.SystemUser()), area.Code, pledge.DefaultCostParams()),
-		"ImportRoads": func() error {
-			_, err := svc.ImportRoads(ctx, []orb.LineString{{{10, 55}, {10.1, 55}}})
-			return err
-		}(),
-	} {
-		if pledge.ErrorCode(err) != pledge.EUNAVAILABLE {
-			t.Errorf("%s: %v, want unavailable", name, err)
-		}
-	}
-	// Reading works with the defaults and straight lines.
-	p, stored, err := svc.CostParams(ctx, area.Code)
-	if err != nil || stored || p.TrenchPerM != pledge.DefaultCostParams().TrenchPerM {
-		t.Errorf("CostParams = %+v, %v, %v", p, stored, err)
-	}
-	cv, err := svc.CostCurve(ctx, area.Code)
-	if err != nil || cv.Method != geo.MethodStraight || len(cv.Points) == 0 {
-		t.Errorf("curve %+v, %v", cv, err)
 	}
 }

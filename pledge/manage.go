@@ -5,9 +5,8 @@ import (
 	"time"
 )
 
-// ContactUpdater is implemented by stores that can change a pledge's contact
-// details. It is separate from Store so that stores written before it keep
-// compiling; Service.UpdatePledgeContact answers EUNAVAILABLE without it.
+// ContactUpdater changes a pledge's contact details. Both stores implement
+// it; it is part of Store.
 type ContactUpdater interface {
 	// UpdatePledgeContact sets the name, e-mail and phone of the active
 	// pledge with token and its updated time to at, and returns the pledge.
@@ -20,15 +19,10 @@ type ContactUpdater interface {
 // apply (a name, and an e-mail address or a phone number). Contact details
 // may change for as long as the pledge is active, also once it is binding:
 // the builder must still reach the household. Returns EINVALID naming the
-// field at fault, ENOTFOUND for an unknown or withdrawn pledge, and
-// EUNAVAILABLE when the store cannot change contact details.
+// field at fault and ENOTFOUND for an unknown or withdrawn pledge.
 func (s *Service) UpdatePledgeContact(ctx context.Context, token, name, email, phone string) (Pledge, error) {
 	if token == "" || len(token) > 200 {
 		return Pledge{}, Errorf(ENOTFOUND, "no pledge with this link")
-	}
-	cu, ok := s.store.(ContactUpdater)
-	if !ok {
-		return Pledge{}, Errorf(EUNAVAILABLE, "changing contact details is not available with this store")
 	}
 	// Validate checks the address, unit and consent too; those do not
 	// change here, so they are given values that pass.
@@ -37,7 +31,7 @@ func (s *Service) UpdatePledgeContact(ctx context.Context, token, name, email, p
 	if err := req.Validate(); err != nil {
 		return Pledge{}, err
 	}
-	return cu.UpdatePledgeContact(ctx, token, req.Name, req.Email, req.Phone, s.now())
+	return s.store.UpdatePledgeContact(ctx, token, req.Name, req.Email, req.Phone, s.now())
 }
 
 // PledgesOpen reports whether area a takes new pledges at time now: it is

@@ -77,16 +77,7 @@ func TestUpdatePledgeContact(t *testing.T) {
 			t.Fatalf("withdrawn: got %v", err)
 		}
 	})
-	t.Run("ErrUnavailable", func(t *testing.T) {
-		bare := pledge.NewService(storeOnly{pledge.StoreOf(svc)})
-		if _, err := bare.UpdatePledgeContact(ctx, "x", "Ada", "a@example.dk", ""); pledge.ErrorCode(err) != pledge.EUNAVAILABLE {
-			t.Fatalf("got %v", err)
-		}
-	})
 }
-
-// storeOnly hides every optional interface of a store.
-type storeOnly struct{ pledge.Store }
 
 func asError(err error, pe **pledge.Error) bool {
 	e, ok := err.(*pledge.Error)

@@ -70,6 +70,10 @@ type Store interface {
 	AccountStore
 	// OutboxStore is what the dispatcher delivers from.
 	OutboxStore
+	// CostStore keeps cost parameters and roads.
+	CostStore
+	// ContactUpdater changes a pledge's contact details.
+	ContactUpdater
 	// FeatureStore pages areas and addresses for the OGC API – Features
 	// layer.
 	FeatureStore
