@@ -20,9 +20,8 @@ func Seed(ctx context.Context, svc *pledge.Service, m Municipality, deadline fun
 	if _, err := svc.ImportAddresses(ctx, &recs, pledge.AddressImportOptions{File: "demo"}); err != nil {
 		return err
 	}
-	// Roads make route estimates follow them; a store without cost support
-	// still takes the rest.
-	if _, err := svc.ImportRoads(ctx, m.Roads); err != nil && pledge.ErrorCode(err) != pledge.EUNAVAILABLE {
+	// Roads make route estimates follow them.
+	if _, err := svc.ImportRoads(ctx, m.Roads); err != nil {
 		return err
 	}
 	if deadline != nil {
