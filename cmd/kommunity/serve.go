@@ -126,7 +126,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}()
 	} else {
 		close(mailDone)
-		log.Info("mail: no --smtp-url; invitation and reset links are shown, not e-mailed")
+		log.Info("mail: no --smtp-url; nothing is e-mailed: invitation links are shown to the admin, reset links only by kommunity user reset")
 	}
 	// The store closes after the dispatcher has recorded the attempts
 	// under way (each is bounded by --mail-timeout).
