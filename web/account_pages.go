@@ -59,6 +59,7 @@ type userRow struct {
 
 type pledgeRow struct {
 	pledge.Pledge
+	Address    string // the address text, which a volunteer can find
 	Created    string
 	StatusText string
 }
@@ -464,8 +465,27 @@ func (s *Server) areaPledgesPage(c *gin.Context) {
 		return
 	}
 	p.Account.Area = &a
+	texts, err := s.addressTexts(c, code)
+	if err != nil {
+		s.renderError(c, err)
+		return
+	}
 	for _, x := range ps {
-		p.Account.Pledges = append(p.Account.Pledges, pledgeRow{Pledge: x, Created: l.Date(x.CreatedAt), StatusText: l.T("pledge." + string(x.Status))})
+		p.Account.Pledges = append(p.Account.Pledges, pledgeRow{Pledge: x, Address: texts[x.AddressID], Created: l.Date(x.CreatedAt),
+			StatusText: l.T("pledge." + string(x.Status))})
 	}
 	s.render(c, http.StatusOK, "area_pledges", p)
+}
+
+// addressTexts maps an area's address ids to their texts.
+func (s *Server) addressTexts(c *gin.Context, code string) (map[string]string, error) {
+	as, err := s.svc.AreaAddresses(c.Request.Context(), code, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(as))
+	for _, a := range as {
+		m[a.ID] = a.Text
+	}
+	return m, nil
 }

@@ -59,6 +59,9 @@ func TestBrowserInviteCoordinator(t *testing.T) {
 		t.Fatalf("invitation link %q", link)
 	}
 	b.screenshot("admin-invited")
+	if body := b.eval(`document.body.innerText`); strings.Contains(body, "\u27e6") {
+		t.Errorf("the users page has a text missing from the catalogue: %q", body)
+	}
 
 	// The coordinator's own browser.
 	c := newBrowser(t, srv.URL, 390, 844)
@@ -75,6 +78,9 @@ func TestBrowserInviteCoordinator(t *testing.T) {
 	c.do("open the area's pledges", chromedp.Click(`#my-areas a`))
 	c.waitPage("pledges", "#pledges")
 	c.screenshot("coordinator-pledges")
+	if body := c.eval(`document.body.innerText`); strings.Contains(body, "\u27e6") {
+		t.Errorf("the pledges page has a text missing from the catalogue: %q", body)
+	}
 	if body := c.text("#pledges"); !strings.Contains(body, names["D002"]) || !strings.Contains(body, "d002@example.dk") {
 		t.Errorf("the coordinator does not see D002's pledge: %q", body)
 	}

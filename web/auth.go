@@ -423,6 +423,7 @@ func (s *Server) updateUser(c *gin.Context) {
 type PledgeContactJSON struct {
 	ID        int64     `json:"id"`
 	AddressID string    `json:"address_id"`
+	Address   string    `json:"address_text"`
 	Unit      int       `json:"unit"`
 	Name      string    `json:"name"`
 	Email     string    `json:"email"`
@@ -439,9 +440,14 @@ func (s *Server) areaPledges(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
+	texts, err := s.addressTexts(c, c.Param("code"))
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
 	out := make([]PledgeContactJSON, len(ps))
 	for i, p := range ps {
-		out[i] = PledgeContactJSON{ID: p.ID, AddressID: p.AddressID, Unit: p.Unit, Name: p.Name, Email: p.Email, Phone: p.Phone,
+		out[i] = PledgeContactJSON{ID: p.ID, AddressID: p.AddressID, Address: texts[p.AddressID], Unit: p.Unit, Name: p.Name, Email: p.Email, Phone: p.Phone,
 			Status: string(p.Status), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 	}
 	c.JSON(http.StatusOK, gin.H{"pledges": out})
