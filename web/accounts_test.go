@@ -112,9 +112,6 @@ func TestAccountFormsNeedCSRF(t *testing.T) {
 // Guessing a password slows down and then locks, the same for an account
 // that exists and one that does not.
 func TestSignInBruteForce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("waits for the sign-in delays")
-	}
 	srv, svc, _ := accountsServer(t, web.Config{})
 	svc.SignInDelay = 20 * time.Millisecond // 20, 40, ... 640 ms: the 4th to 10th attempts wait 2.5 s in all
 	u := mustUser(t, svc, pledge.InviteRequest{Email: "ada@kommune.example", Name: "Ada", Role: pledge.RoleAdmin})
