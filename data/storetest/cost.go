@@ -22,10 +22,7 @@ import (
 // and roads) against stores made by open, which must implement it. The
 // real-data cases skip without ../shared/data (and fail when CI=true).
 func RunCost(t *testing.T, open Opener) {
-	tests := []struct {
-		name string
-		fn   func(*testing.T, *pledge.Service)
-	}{
+	tests := []suiteCase{
 		{"ParamsDefaultUntilSet", testCostDefaults},
 		{"ParamsRoundTrip", testCostRoundTrip},
 		{"ParamsUnknownArea", testCostUnknownArea},
@@ -38,14 +35,7 @@ func RunCost(t *testing.T, open Opener) {
 		{"Samsoe", testCostSamsoe},
 		{"DAWAOdense", testCostDAWA},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			st := open(t)
-			t.Cleanup(func() { st.Close() })
-			svc := newService(st, func() time.Time { return Now })
-			tc.fn(t, svc)
-		})
-	}
+	runSuite(t, open, tests)
 }
 
 // fullParams sets every field to a distinct value.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/kommunity/kommunity/data/demo"
 	"github.com/kommunity/kommunity/geo"
@@ -15,10 +14,7 @@ import (
 // RunFeatures runs the conformance suite of pledge.FeatureStore (the keyset
 // pages of the OGC API – Features layer) against stores made by open.
 func RunFeatures(t *testing.T, open Opener) {
-	tests := []struct {
-		name string
-		fn   func(*testing.T, *pledge.Service)
-	}{
+	tests := []suiteCase{
 		{"EmptyStore", testFeaturesEmpty},
 		{"PagingCoversEveryFeatureOnce", testFeaturePaging},
 		{"KeysInByteOrder", testFeatureKeyOrder},
@@ -28,14 +24,7 @@ func RunFeatures(t *testing.T, open Opener) {
 		{"Extents", testFeatureExtents},
 		{"DemoPagesMatchGenerator", testFeatureDemo},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			st := open(t)
-			t.Cleanup(func() { st.Close() })
-			svc := newService(st, func() time.Time { return Now })
-			tc.fn(t, svc)
-		})
-	}
+	runSuite(t, open, tests)
 }
 
 // pageAreas follows pages of limit until the last, checking on every page

@@ -15,10 +15,7 @@ import (
 // RunOutbox runs the conformance suite of pledge.OutboxStore, the
 // dispatcher's view of the outbox, against stores made by open.
 func RunOutbox(t *testing.T, open Opener) {
-	tests := []struct {
-		name string
-		fn   func(*testing.T, *pledge.Service)
-	}{
+	tests := []suiteCase{
 		{"QueueOncePerKey", testQueueOnce},
 		{"ClaimLeases", testClaimLeases},
 		{"ConcurrentClaimsNeverShare", testConcurrentClaims},
@@ -26,14 +23,7 @@ func RunOutbox(t *testing.T, open Opener) {
 		{"RetryThenGiveUp", testRetryGiveUp},
 		{"RecordedEventsAreDue", testRecordedEventsDue},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			st := open(t)
-			t.Cleanup(func() { st.Close() })
-			svc := newService(st, func() time.Time { return Now })
-			tc.fn(t, svc)
-		})
-	}
+	runSuite(t, open, tests)
 }
 
 const webhookKind = "webhook_test"

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/kommunity/kommunity/pledge"
@@ -35,4 +36,22 @@ func storeOf(svc *pledge.Service) pledge.Store {
 func withTTL(svc *pledge.Service, ttl time.Duration) *pledge.Service {
 	svc.ProgressTTL = ttl
 	return svc
+}
+
+// suiteCase is one named case of a conformance suite.
+type suiteCase struct {
+	name string
+	fn   func(*testing.T, *pledge.Service)
+}
+
+// runSuite runs each case on a fresh store from open, through a service
+// with the suite's fixed clock.
+func runSuite(t *testing.T, open Opener, cases []suiteCase) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st := open(t)
+			t.Cleanup(func() { st.Close() })
+			tc.fn(t, newService(st, func() time.Time { return Now }))
+		})
+	}
 }

@@ -24,10 +24,7 @@ type Opener func(tb testing.TB) pledge.Store
 
 // Run runs the whole suite against stores made by open.
 func Run(t *testing.T, open Opener) {
-	tests := []struct {
-		name string
-		fn   func(*testing.T, *pledge.Service)
-	}{
+	tests := []suiteCase{
 		{"ImportAssignsAddresses", testImportAssigns},
 		{"ReimportIsIdempotent", testReimport},
 		{"DerivedIDsAddUnits", testDerivedUnits},
@@ -52,14 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"TileBands", testTileBands},
 		{"TileFollowsPledges", testTileFollowsPledges},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			st := open(t)
-			t.Cleanup(func() { st.Close() })
-			svc := newService(st, func() time.Time { return Now })
-			tc.fn(t, svc)
-		})
-	}
+	runSuite(t, open, tests)
 }
 
 // cliContext is the context of the CLI on the server, which may do
