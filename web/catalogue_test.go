@@ -87,6 +87,8 @@ type storeState struct {
 	Pledged    map[string]int
 	Events     int
 	Fixture    pledge.Pledge
+	Users      []pledge.User
+	Audit      int
 }
 
 func (f *catalogueFixture) state(t *testing.T) storeState {
@@ -116,6 +118,15 @@ func (f *catalogueFixture) state(t *testing.T) storeState {
 	if s.Fixture, err = f.svc.Pledge(ctx, f.token); err != nil {
 		t.Fatal(err)
 	}
+	sys := pledge.WithUser(ctx, pledge.SystemUser())
+	if s.Users, err = f.svc.Users(sys); err != nil {
+		t.Fatal(err)
+	}
+	audit, err := f.svc.Audit(sys, "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Audit = len(audit)
 	return s
 }
 
@@ -279,6 +290,34 @@ func (f *catalogueFixture) cases() []hostile {
 			header: bearer(strings.Repeat("x", 8000)), status: 401},
 		{name: "TenderCodeTraversal", method: "GET", path: "/api/areas/..%2f..%2fetc/tender.zip",
 			header: bearer(f.adminToken), status: 404},
+		// Accounts: sign-in, invitations, tokens and resets take the same
+		// strict JSON and refuse what is not theirs to give.
+		{name: "SignInTextPlain", method: "POST", path: "/api/session", body: `{"email":"admin@kommune.example","password":"x"}`,
+			header: map[string]string{"Content-Type": "text/plain"}, status: 415},
+		{name: "SignInDuplicateKey", method: "POST", path: "/api/session", header: asJSON, status: 400, field: "password",
+			body: `{"email":"admin@kommune.example","password":"a","password":"b"}`},
+		{name: "SignInCrossSite", method: "POST", path: "/api/session", body: `{"email":"admin@kommune.example","password":"x"}`,
+			header: with(asJSON, "Sec-Fetch-Site", "cross-site"), status: 403},
+		{name: "SignInWrongPassword", method: "POST", path: "/api/session", header: asJSON, status: 401,
+			body: `{"email":"admin@kommune.example","password":"not the password at all"}`},
+		{name: "InvitationUnknown", method: "POST", path: "/api/invitations/" + strings.Repeat("A", 43), header: asJSON, status: 404,
+			body: `{"password":"a long enough password","name":"X"}`},
+		{name: "InvitationTokenTooLong", method: "GET", path: "/api/invitations/" + strings.Repeat("A", 500), status: 404},
+		{name: "InviteAnonymous", method: "POST", path: "/api/invitations", header: asJSON, status: 401,
+			body: `{"email":"evil@example.dk","role":"admin"}`},
+		{name: "InviteWithReadToken", method: "POST", path: "/api/invitations", status: 403,
+			body: `{"email":"evil@example.dk","role":"admin"}`, header: with(asJSON, "Authorization", "Bearer "+f.adminToken)},
+		{name: "TokenAnonymous", method: "POST", path: "/api/tokens", header: asJSON, status: 401, body: `{"name":"x","scopes":["admin"]}`},
+		{name: "ResetTokenForged", method: "POST", path: "/api/password-resets/" + strings.Repeat("B", 43), header: asJSON, status: 404,
+			body: `{"password":"a long enough password"}`},
+		{name: "PatchAreaAnonymous", method: "PATCH", path: "/api/areas/" + f.addr.AreaCode, header: asJSON, status: 401,
+			body: `{"threshold_percent":1}`},
+		{name: "PatchAreaReadToken", method: "PATCH", path: "/api/areas/" + f.addr.AreaCode, status: 403,
+			body: `{"threshold_percent":1}`, header: with(asJSON, "Authorization", "Bearer "+f.adminToken)},
+		{name: "PledgesContactAnonymous", method: "GET", path: "/api/areas/" + f.addr.AreaCode + "/pledges", status: 401,
+			reject: []string{"Fixture Person", "fixture@example.dk"}},
+		{name: "LoginFormOffsiteNext", method: "POST", path: "/login", status: 401,
+			form: url.Values{"email": {"admin@kommune.example"}, "password": {"wrong"}, "next": {"//evil.example"}}, reject: []string{"evil.example"}},
 	}
 	// Manage tokens of every wrong length.
 	for _, n := range []int{1, 2, 16, 31, 42, 43, 44, 64, 200, 201, 1000} {
@@ -385,6 +424,12 @@ func stateDiff(a, b storeState) string {
 	}
 	if a.Fixture != b.Fixture {
 		d = append(d, fmt.Sprintf("fixture pledge %+v -> %+v", a.Fixture, b.Fixture))
+	}
+	if !reflect.DeepEqual(a.Users, b.Users) {
+		d = append(d, "users")
+	}
+	if a.Audit != b.Audit {
+		d = append(d, fmt.Sprintf("audit entries %d -> %d", a.Audit, b.Audit))
 	}
 	return strings.Join(d, "; ")
 }
