@@ -353,3 +353,19 @@ type classError struct {
 func (e *classError) Error() string { return e.err.Error() }
 func (e *classError) Class() string { return e.class }
 func (e *classError) Unwrap() error { return e.err }
+
+// Chain is a handler that runs hs in order and stops at the first error,
+// so several consumers (webhook fan-out, notices to pledgers) can take one
+// event kind. A retry runs all of them again: each must be idempotent,
+// which they are when they only queue derived events under stable keys
+// (pledge.OutboxStore.QueueEvent ignores a key it has).
+func Chain(hs ...Handler) Handler {
+	return func(ctx context.Context, e pledge.OutboxEvent) error {
+		for _, h := range hs {
+			if err := h(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}

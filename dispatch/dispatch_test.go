@@ -2,6 +2,7 @@ package dispatch_test
 
 import (
 	"context"
+	"errors"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
@@ -333,4 +334,20 @@ type tWriter struct{ t *testing.T }
 func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+func TestChainStopsAtFirstError(t *testing.T) {
+	var ran []int
+	boom := errors.New("boom")
+	h := dispatch.Chain(
+		func(context.Context, pledge.OutboxEvent) error { ran = append(ran, 1); return nil },
+		func(context.Context, pledge.OutboxEvent) error { ran = append(ran, 2); return boom },
+		func(context.Context, pledge.OutboxEvent) error { ran = append(ran, 3); return nil },
+	)
+	if err := h(context.Background(), pledge.OutboxEvent{}); !errors.Is(err, boom) {
+		t.Fatalf("Chain error %v, want boom", err)
+	}
+	if fmt.Sprint(ran) != "[1 2]" {
+		t.Fatalf("ran %v, want [1 2]", ran)
+	}
 }

@@ -124,5 +124,15 @@ type Event struct {
 	At      time.Time
 }
 
-// Event kinds.
-const EventThresholdReached = "threshold_reached"
+// Event kinds. Their payloads are JSON objects of public facts only (area
+// code and name, statuses, dates, a winning provider's company), never
+// personal data, since webhooks carry them to providers. Consumers (the
+// webhook fan-out, notices to pledgers) subscribe by kind.
+const (
+	EventThresholdReached      = "threshold_reached"       // a pledge reached the threshold (webhook: area.threshold_reached)
+	EventTenderOpened          = "tender.opened"           // a coordinator opened a tender, with its bid deadline
+	EventTenderDeadlineChanged = "tender.deadline_changed" // a tender's bid deadline was extended
+	EventTenderAwarded         = "tender.awarded"          // a bid won; payload names the provider
+	EventAreaMovedBack         = "area.moved_back"         // an admin moved an area back a status, with a reason
+	EventDeadlineExtended      = "area.deadline_extended"  // the pledge deadline moved later (old and new date)
+)
