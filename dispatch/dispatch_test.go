@@ -2,9 +2,9 @@ package dispatch_test
 
 import (
 	"context"
-	"errors"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
