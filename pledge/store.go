@@ -79,6 +79,8 @@ type Store interface {
 	FeatureStore
 	// TileStore serves the public map's vector tiles.
 	TileStore
+	// TenderStore keeps tenders and bids.
+	TenderStore
 
 	// Events lists outbox events in the order recorded.
 	Events(ctx context.Context) ([]Event, error)
