@@ -155,10 +155,10 @@ func (s *Service) SubmitBid(ctx context.Context, code string, r BidRequest) (Bid
 // deadline. ENOTFOUND for another company's bid (it is not theirs to
 // know of). Needs bids.submit.
 func (s *Service) ChangeBid(ctx context.Context, id int64, r BidRequest) (Bid, error) {
-	if err := r.check(); err != nil {
-		return Bid{}, err
-	}
 	return s.reviseBid(ctx, id, "bid.change", func(b *Bid) error {
+		if err := r.check(); err != nil {
+			return err
+		}
 		if b.Status != BidSubmitted {
 			return &Error{Code: ECONFLICT, Reason: ReasonTenderState, Message: fmt.Sprintf("bid %d is %s", b.ID, b.Status)}
 		}
@@ -275,7 +275,10 @@ func (s *Service) Bids(ctx context.Context, code string) (BidsView, error) {
 // Bid returns one bid: to its own company, or to whoever may see all of
 // its area's bids. ENOTFOUND otherwise.
 func (s *Service) Bid(ctx context.Context, id int64) (Bid, error) {
-	if UserFrom(ctx) != nil && UserFrom(ctx).Role == RoleProvider {
+	if u := UserFrom(ctx); u == nil || !u.Active {
+		return Bid{}, &Error{Code: EUNAUTHORIZED, Reason: ReasonSignInRequired, Message: "sign in first"}
+	}
+	if UserFrom(ctx).Role == RoleProvider {
 		return s.ownBid(ctx, id)
 	}
 	b, err := s.store.Bid(ctx, id)
