@@ -301,8 +301,42 @@
     if (bad) bad.focus();
   }
 
+  // --- Providers' map of tenders: each listed area's outline from the
+  // OGC API (one feature each, so a national installation sends only the
+  // areas in the list), coloured by whether its tender is open; a click
+  // opens the area's tender page. Works without base-map tiles.
+  function setupTenderMap() {
+    var box = document.getElementById('tender-map');
+    if (!box) return;
+    if (!window.L) { box.classList.add('failed'); box.textContent = M['map.failed']; return; }
+    var map = L.map(box, { scrollWheelZoom: false, zoomSnap: 0.25 }).setView([56, 10.5], 7);
+    var tiles = box.getAttribute('data-tiles');
+    if (tiles) L.tileLayer(tiles, { maxZoom: 19, attribution: box.getAttribute('data-attribution') || '' }).addTo(map);
+    var codes = (box.getAttribute('data-codes') || '').split(',').filter(Boolean);
+    var rows = {};
+    document.querySelectorAll('#tenders tr[data-code]').forEach(function (tr) { rows[tr.getAttribute('data-code')] = tr.getAttribute('data-status'); });
+    var group = L.featureGroup().addTo(map), drawn = 0;
+    Promise.all(codes.map(function (code) {
+      return fetch('/ogc/collections/areas/items/' + encodeURIComponent(code), { headers: { Accept: 'application/geo+json' } })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+        .then(function (f) {
+          var open = rows[code] === 'tender_open';
+          L.geoJSON(f, { style: { color: '#1d3557', weight: 2, fillColor: open ? '#2a7f62' : '#f2cc8f', fillOpacity: 0.6 } })
+            .bindTooltip(f.properties.name + ' (' + code + ')', { sticky: true })
+            .on('click', function () { window.location.href = '/provider/areas/' + encodeURIComponent(code); })
+            .addTo(group);
+          drawn++;
+        });
+    })).then(function () {
+      if (drawn && group.getBounds().isValid()) map.fitBounds(group.getBounds(), { padding: [8, 8], animate: false });
+      box.setAttribute('data-drawn', String(drawn));
+      box.setAttribute('data-loaded', 'true');
+    }).catch(function () { box.setAttribute('data-loaded', 'failed'); });
+  }
+
   setupSearch();
   setupMap();
+  setupTenderMap();
   setupPrice();
   focusFirstError();
   // Without a configured public URL the server writes the manage link as a
