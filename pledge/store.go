@@ -81,6 +81,8 @@ type Store interface {
 	TileStore
 	// TenderStore keeps tenders and bids.
 	TenderStore
+	// DashboardStore is what the coordinator's dashboard reads.
+	DashboardStore
 
 	// Events lists outbox events in the order recorded.
 	Events(ctx context.Context) ([]Event, error)

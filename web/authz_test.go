@@ -130,6 +130,7 @@ var authzTable = map[string]authzCase{
 	"GET /provider/areas/:code":                   {path: "/provider/areas/" + areaA, status: [6]int{303, 303, 200, 403, 403, 200}},
 	"POST /provider/areas/:code/bid":              {path: "/provider/areas/" + areaA + "/bid", form: true, status: [6]int{303, 303, 400, 403, 403, 403}},
 	"POST /provider/areas/:code/bid/withdraw":     {path: "/provider/areas/" + areaA + "/bid/withdraw", form: true, status: [6]int{303, 303, 404, 403, 403, 403}},
+	"GET /coordinator/areas/:code":                {path: "/coordinator/areas/" + areaA, status: [6]int{303, 303, 403, 200, 403, 200}},
 	"GET /coordinator/areas/:code/tender":         {path: "/coordinator/areas/" + areaA + "/tender", status: [6]int{303, 303, 403, 200, 403, 200}},
 	"POST /coordinator/areas/:code/tender":        {path: "/coordinator/areas/" + areaA + "/tender", form: true, status: [6]int{303, 303, 403, 400, 403, 400}},
 	"POST /coordinator/areas/:code/award":         {path: "/coordinator/areas/" + areaA + "/award", form: true, status: [6]int{303, 303, 403, 400, 403, 400}},

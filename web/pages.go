@@ -51,6 +51,7 @@ type pageData struct {
 	ErrorText   string
 	Account     *accountView // the account pages
 	Tender      *tenderPage  // the tender pages
+	Dashboard   *dashboardView
 }
 
 type langLink struct {

@@ -6,7 +6,7 @@ func init() {
 	for lang, m := range map[string]map[string]string{
 		"da": {
 			"nav.tenders":                     "Udbud",
-			"nav.area_tender":                 "Udbud %s",
+			"nav.area":                        "Område %s",
 			"yes":                             "ja",
 			"no":                              "nej",
 			"provider.title":                  "Udbud",
@@ -104,7 +104,7 @@ func init() {
 		},
 		"en": {
 			"nav.tenders":                     "Tenders",
-			"nav.area_tender":                 "Tender %s",
+			"nav.area":                        "Area %s",
 			"yes":                             "yes",
 			"no":                              "no",
 			"provider.title":                  "Tenders",

@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/kommunity/kommunity/pledge"
-	"github.com/kommunity/kommunity/web"
 )
 
 // TestBrowserTenderDay: a coordinator puts D001 out to tender from the
@@ -27,9 +25,7 @@ func TestBrowserTenderDay(t *testing.T) {
 	svc, _ := MustOpenDemoService(t, clock)
 	// Sessions outlive the three weeks the test skips over.
 	svc.SessionIdle, svc.SessionMaxAge = 90*24*time.Hour, 90*24*time.Hour
-	srv := httptest.NewServer(web.NewServer(svc, web.Config{PledgeRateLimit: -1, TenderPackage: tenderPackageFor(svc),
-		TileURL: "http://127.0.0.1:9/{z}/{x}/{y}.png", TileAttribution: "unreachable tiles"}, quietLog()))
-	t.Cleanup(srv.Close)
+	srv := startHandler(t, svc)
 	coord := mustUser(t, svc, pledge.InviteRequest{Email: "karen@forening.example", Name: "Karen", Role: pledge.RoleCoordinator, Areas: []string{areaA}})
 	prov := mustUser(t, svc, pledge.InviteRequest{Email: "gis@fiber-a.example", Name: "Finn", Role: pledge.RoleProvider, Provider: "Fiber A/S"})
 	signIn := func(b *browser, email string) {
@@ -47,7 +43,9 @@ func TestBrowserTenderDay(t *testing.T) {
 	// The coordinator opens the tender.
 	c := newBrowser(t, srv.URL, 1280, 900)
 	signIn(c, coord.Email)
-	c.do("open the tender page", chromedp.Click(`a[href="/coordinator/areas/`+areaA+`/tender"]`))
+	c.do("open the area's dashboard", chromedp.Click(`.account-nav a[href="/coordinator/areas/`+areaA+`"]`))
+	c.waitPage("dashboard", "#figures")
+	c.do("open the tender page", chromedp.Click(`.area-nav a[href="/coordinator/areas/`+areaA+`/tender"]`))
 	c.waitPage("tender page", "#tender-form")
 	deadline := clock().AddDate(0, 0, 25).Format(time.DateOnly)
 	c.do("put out to tender", chromedp.SetValue("#tender-deadline-input", deadline),
@@ -101,10 +99,8 @@ func TestBrowserTenderDay(t *testing.T) {
 	if p.eval(`String(!!document.querySelector("#bid-attachment"))`) != "true" {
 		t.Error("the PDF is not shown with the bid")
 	}
-	// The old page is marked, so the wait is for the next one.
-	p.eval(`document.querySelector("#bid-price-input").value = ""; document.body.dataset.stale = "1"; ""`)
-	p.do("change the bid", chromedp.SendKeys("#bid-price-input", "24.500"), chromedp.Click("#bid-submit"))
-	p.waitPage("bid changed", "body:not([data-stale]) #notice")
+	p.eval(`document.querySelector("#bid-price-input").value = ""; ""`)
+	p.submit("change the bid", "#notice", chromedp.SendKeys("#bid-price-input", "24.500"), chromedp.Click("#bid-submit"))
 	if got := p.text("#bid-price"); got != "24.500 kr." {
 		t.Errorf("changed price shown as %q", got)
 	}
@@ -155,4 +151,14 @@ func (b *browser) evalAsync(expr string) string {
 		b.t.Fatalf("evaluate %s: %v", expr, err)
 	}
 	return v
+}
+
+// submit runs steps that load a new page (a form post) and waits for that
+// page to have sel: the old page is marked first, so a sel it has too is
+// not taken for the new one.
+func (b *browser) submit(what, sel string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	b.eval(`document.body.dataset.stale = "1"; ""`)
+	b.do(what, steps...)
+	b.waitPage(what, "body:not([data-stale]) "+sel)
 }

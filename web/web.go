@@ -199,6 +199,7 @@ func (s *Server) routes() {
 	r.POST("/admin/users/invite", s.checkForm, s.postInvite)
 	r.POST("/admin/users/:id", s.checkForm, s.postUpdateUser)
 	r.GET("/coordinator/areas/:code/pledges", s.areaPledgesPage)
+	r.GET("/coordinator/areas/:code", s.areaDashboard)
 	r.GET("/coordinator/areas/:code/tender", s.coordinatorTenderPage)
 	r.POST("/coordinator/areas/:code/tender", s.checkForm, s.postOpenTender)
 	r.POST("/coordinator/areas/:code/award", s.checkForm, s.postAward)

@@ -156,3 +156,7 @@ func TestOutboxConformance(t *testing.T) {
 func TestTenderConformance(t *testing.T) {
 	storetest.RunTenders(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
+
+func TestDashboardConformance(t *testing.T) {
+	storetest.RunDashboard(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}

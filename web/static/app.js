@@ -368,9 +368,44 @@
     }).catch(function () { box.setAttribute('data-loaded', 'failed'); });
   }
 
+  // --- The coordinator's map of an area's addresses, coloured by whether
+  // they have pledged (counts from the public API; the names are in the
+  // list below the map, never on it).
+  function setupAreaMap() {
+    var box = document.getElementById('area-map');
+    if (!box) return;
+    if (!window.L) { box.classList.add('failed'); box.textContent = M['map.failed']; return; }
+    var code = box.getAttribute('data-area');
+    var map = L.map(box, { scrollWheelZoom: false, zoomSnap: 0.25 }).setView([56, 10.5], 7);
+    var tiles = box.getAttribute('data-tiles');
+    if (tiles) L.tileLayer(tiles, { maxZoom: 19, attribution: box.getAttribute('data-attribution') || '' }).addTo(map);
+    var area = fetch('/ogc/collections/areas/items/' + encodeURIComponent(code), { headers: { Accept: 'application/geo+json' } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (f) {
+        var layer = L.geoJSON(f, { style: { color: '#1d3557', weight: 2, fillOpacity: 0.05 }, interactive: false }).addTo(map);
+        if (layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { padding: [8, 8], animate: false });
+      });
+    var addrs = fetch('/api/areas/' + encodeURIComponent(code) + '/addresses?limit=100000', { headers: { Accept: 'application/json' } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (d) {
+        var n = 0;
+        d.addresses.forEach(function (a) {
+          var done = a.pledged_units > 0;
+          L.circleMarker([a.lat, a.lon], { radius: 4, weight: 1, color: '#1d3557', fillOpacity: 1,
+            fillColor: done ? '#2a7f62' : '#ffffff', className: done ? 'addr-pledged' : 'addr-open' })
+            .bindTooltip(a.text + ' (' + fmt(M['address.pledged_of'], int(a.pledged_units), int(a.units)) + ')').addTo(map);
+          n++;
+        });
+        box.setAttribute('data-drawn', String(n));
+      });
+    Promise.all([area, addrs]).then(function () { box.setAttribute('data-loaded', 'true'); })
+      .catch(function () { box.setAttribute('data-loaded', 'failed'); });
+  }
+
   setupSearch();
   setupMap();
   setupTenderMap();
+  setupAreaMap();
   setupPrice();
   focusFirstError();
   // Without a configured public URL the server writes the manage link as a
