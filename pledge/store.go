@@ -83,6 +83,8 @@ type Store interface {
 	TenderStore
 	// DashboardStore is what the coordinator's dashboard reads.
 	DashboardStore
+	// SubsidyStore keeps subsidy rule sets and powers of attorney.
+	SubsidyStore
 
 	// Events lists outbox events in the order recorded.
 	Events(ctx context.Context) ([]Event, error)

@@ -106,7 +106,7 @@ func (s *Server) newTenderRow(l *Locale, a pledge.Area, t *pledge.Tender, now ti
 	r := tenderRow{Code: a.Code, Name: a.Name, Units: a.Units, Pledged: a.PledgedUnits, TakeUp: l.Percent(a.TakeUp() * 100),
 		TakeUpPct: a.TakeUp() * 100, Status: string(a.Status), StatusText: l.T("tender.status." + string(a.Status)), Municipality: s.svc.TenderMunicipality}
 	if t != nil {
-		r.HasTender, r.Municipality, r.deadline = true, orDash(t.Municipality, s.svc.TenderMunicipality), t.Deadline
+		r.HasTender, r.Municipality, r.deadline = true, orText(t.Municipality, s.svc.TenderMunicipality), t.Deadline
 		r.Deadline = l.Date(t.Deadline)
 		if d := int(math.Ceil(t.BidsCloseAt().Sub(now).Hours() / 24)); d > 0 {
 			r.Days = l.N("tender.days", d)
@@ -117,7 +117,7 @@ func (s *Server) newTenderRow(l *Locale, a pledge.Area, t *pledge.Tender, now ti
 	return r
 }
 
-func orDash(s, def string) string {
+func orText(s, def string) string {
 	if s != "" {
 		return s
 	}

@@ -144,6 +144,12 @@ func (s *Server) routes() {
 	api.PUT("/bids/:id", s.changeBid)
 	api.DELETE("/bids/:id", s.withdrawBid)
 	api.GET("/bids/:id/attachment", s.bidAttachment)
+	api.GET("/areas/:code/export/pledges.csv", s.exportPledges)
+	api.GET("/areas/:code/export/subsidy.csv", s.exportSubsidyCSV)
+	api.GET("/areas/:code/export/subsidy.pdf", s.exportSubsidyPDF)
+	api.GET("/areas/:code/export/area.geojson", s.exportAreaGeoJSON)
+	api.GET("/subsidy-rules", s.subsidyRules)
+	api.POST("/subsidy-rules", s.saveSubsidyRules)
 	api.GET("/addresses", s.searchAddresses)
 	api.GET("/addresses/nearest", s.nearestAddress)
 	api.PATCH("/areas/:code", s.updateArea)
@@ -177,6 +183,7 @@ func (s *Server) routes() {
 	r.GET("/p/:token/receipt", s.receipt)
 	r.POST("/p/:token/contact", s.checkForm, s.postContact)
 	r.POST("/p/:token/withdraw", s.checkForm, s.postWithdraw)
+	r.POST("/p/:token/power-of-attorney", s.checkForm, s.postPowerOfAttorney)
 	r.GET("/static/*filepath", s.serveStatic())
 
 	// Accounts. Form posts go through checkForm (CSRF) too.
