@@ -130,6 +130,7 @@ var Permissions = []Permission{
 	{RoleAdmin, ActionViewTenders, ReachAll, ScopeRead},
 	{RoleAdmin, ActionDownloadPackage, ReachAll, ScopeRead},
 	{RoleAdmin, ActionOwnAccount, ReachAll, ScopeAdmin},
+	{RoleAdmin, ActionManageWebhooks, ReachAll, ScopeAdmin},
 
 	{RoleCoordinator, ActionEditArea, ReachOwnAreas, ScopeAdmin},
 	{RoleCoordinator, ActionViewPledges, ReachOwnAreas, ScopeRead},
@@ -140,6 +141,7 @@ var Permissions = []Permission{
 	{RoleProvider, ActionViewTenders, ReachAll, ScopeRead},
 	{RoleProvider, ActionDownloadPackage, ReachAll, ScopeRead},
 	{RoleProvider, ActionOwnAccount, ReachAll, ScopeAdmin},
+	{RoleProvider, ActionManageWebhooks, ReachAll, ScopeAdmin}, // own company's endpoints only
 }
 
 // Can reports whether the user in ctx may do action, for area code ("" when

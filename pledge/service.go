@@ -44,6 +44,9 @@ type Service struct {
 	// account, doubling with each after (at most 4 s): 0 means 200 ms,
 	// negative none.
 	SignInDelay time.Duration
+	// WebhookAllowPrivate lets webhook endpoints name loopback and
+	// private addresses: for tests and closed networks.
+	WebhookAllowPrivate bool
 
 	progress progressCache
 	secrets  secrets

@@ -79,6 +79,8 @@ type Store interface {
 	FeatureStore
 	// TileStore serves the public map's vector tiles.
 	TileStore
+	// WebhookStore keeps webhook endpoints and their delivery logs.
+	WebhookStore
 
 	// Events lists outbox events in the order recorded.
 	Events(ctx context.Context) ([]Event, error)
