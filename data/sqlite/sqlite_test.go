@@ -45,6 +45,10 @@ func TestAccountConformance(t *testing.T) {
 	storetest.RunAccounts(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
 
+func TestWebhookConformance(t *testing.T) {
+	storetest.RunWebhooks(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
 func TestOutboxConformance(t *testing.T) {
 	storetest.RunOutbox(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
