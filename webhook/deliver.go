@@ -32,6 +32,10 @@ func (d *Deliverer) now() time.Time {
 	return d.Now().UTC()
 }
 
+// RecordTimeout bounds writing an attempt to the log after the request;
+// a dispatcher's lease must cover the client's timeout plus this.
+const RecordTimeout = 2 * time.Second
+
 // attemptError is a failed attempt as the dispatcher stores and logs it:
 // its class and a message without the URL or the body.
 type attemptError struct {
@@ -68,7 +72,7 @@ func (d *Deliverer) Deliver(ctx context.Context, e pledge.OutboxEvent) error {
 		Attempt: e.Attempts + 1, At: at, StatusCode: r.StatusCode, DurationMS: int(r.Duration / time.Millisecond),
 		Excerpt: r.Excerpt, ErrorClass: r.Class}
 	// The log is written even when the attempt used up ctx's time.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RecordTimeout)
 	defer cancel()
 	disabled, rerr := d.Service.RecordWebhookAttempt(rctx, &a)
 	if rerr != nil && d.Log != nil {
