@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kommunity/kommunity/data/postgres"
+	"github.com/kommunity/kommunity/data/sqlite"
+	"github.com/kommunity/kommunity/internal/pgtest"
+	"github.com/kommunity/kommunity/pledge"
+)
+
+// A domain event recorded while the endpoint hangs (the process dies
+// holding the delivery's lease) or fails (the process dies waiting for
+// the retry) is delivered, once successfully, with the same webhook-id
+// and a valid signature, by the server started again after a SIGKILL.
+func TestWebhookSurvivesKill(t *testing.T) {
+	bin := buildKommunity(t)
+	stores := []struct {
+		name, mode string
+		open       func(t *testing.T) ([]string, pledge.Store)
+	}{
+		{"SQLite", "stall", func(t *testing.T) ([]string, pledge.Store) {
+			db := filepath.Join(t.TempDir(), "k.db")
+			st, err := sqlite.Open(context.Background(), db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return []string{"--db", db}, st
+		}},
+		{"PostgreSQL", "fail", func(t *testing.T) ([]string, pledge.Store) {
+			u := pgtest.URL(t)
+			st, err := postgres.Open(context.Background(), u, postgres.Options{MaxConns: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return []string{"--database-url", u, "--db-max-conns", "3"}, st
+		}},
+	}
+	for _, sk := range stores {
+		t.Run(sk.name+"/"+sk.mode, func(t *testing.T) {
+			flags, st := sk.open(t)
+			testWebhookSurvivesKill(t, bin, flags, st, sk.mode)
+		})
+	}
+}
+
+func testWebhookSurvivesKill(t *testing.T, bin string, storeFlags []string, st pledge.Store, mode string) {
+	var working atomic.Bool
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var ids, sigs, bodies, stamps []string
+	var successes atomic.Int64
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		ids, sigs, bodies, stamps = append(ids, r.Header.Get("webhook-id")), append(sigs, r.Header.Get("webhook-signature")), append(bodies, string(b)), append(stamps, r.Header.Get("webhook-timestamp"))
+		mu.Unlock()
+		switch {
+		case working.Load():
+			successes.Add(1)
+			w.WriteHeader(http.StatusOK)
+		case mode == "stall":
+			select { // hang until the test ends
+			case <-release:
+			case <-r.Context().Done():
+			}
+		default:
+			w.WriteHeader(http.StatusBadGateway)
+		}
+	}))
+	defer rc.Close()
+	defer close(release)
+
+	svc := pledge.NewService(st)
+	svc.WebhookAllowPrivate = true
+	ctx := pledge.WithUser(context.Background(), pledge.SystemUser())
+	w, secret, err := svc.RegisterWebhook(ctx, pledge.WebhookRequest{URL: rc.URL + "/hook", Events: []string{pledge.WebhookAreaThresholdReached}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"--webhook-allow-private", "--webhook-timeout", "1s"}, storeFlags...)
+	var logs syncBuffer
+	proc := serveKillable(t, bin, nil, &logs, args...)
+	ev := pledge.Event{Kind: pledge.EventThresholdReached, AreaCode: "A", Key: "threshold_reached:A", At: time.Now().UTC(),
+		Payload: `{"area":"A","area_code":"A","area_name":"Åby","status":"threshold_reached","units":10,"pledged_units":5,"threshold_percent":50}`}
+	if err := st.QueueEvent(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	// The process has made its first attempt.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		n := len(ids)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no attempt reached the receiver:\n%s", logs.String())
+		}
+	}
+	if err := proc.Process.Kill(); err != nil { // SIGKILL: no shutdown, no cleanup
+		t.Fatal(err)
+	}
+	proc.Wait()
+	working.Store(true)
+	serveKillable(t, bin, nil, &logs, args...)
+	for deadline := time.Now().Add(45 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		es, err := st.OutboxEvents(context.Background(), pledge.EventWebhookDelivery)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) == 1 && es[0].DeliveredAt != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not delivered after the restart: %+v\n%s", es, logs.String())
+		}
+	}
+	time.Sleep(time.Second) // a moment for a duplicate to show
+	mu.Lock()
+	defer mu.Unlock()
+	if successes.Load() != 1 {
+		t.Errorf("%d successful deliveries, want 1", successes.Load())
+	}
+	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	for i := range ids {
+		if ids[i] != ids[0] || ids[0] != pledge.WebhookMessageID(ev.Key, w.ID) || bodies[i] != bodies[0] {
+			t.Errorf("request %d: id %q, body %s; first %q %s", i, ids[i], bodies[i], ids[0], bodies[0])
+		}
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(ids[i] + "." + stamps[i] + "." + bodies[i]))
+		if sigs[i] != "v1,"+base64.StdEncoding.EncodeToString(m.Sum(nil)) {
+			t.Errorf("request %d: signature %q does not verify", i, sigs[i])
+		}
+	}
+	log, err := svc.WebhookDeliveries(ctx, w.ID)
+	if err != nil || len(log) == 0 || !log[0].OK() {
+		t.Errorf("log = %+v, %v", log, err)
+	}
+	if strings.Contains(logs.String(), secret) || strings.Contains(logs.String(), rc.URL) {
+		t.Errorf("the log holds the secret or the URL:\n%s", logs.String())
+	}
+}
