@@ -158,6 +158,13 @@ type WebhookStore interface {
 	ReplayWebhookAttempt(ctx context.Context, webhookID, attemptID int64, key string, at time.Time, audit AuditEntry) error
 }
 
+// Reasons of webhook input errors (see Error.Reason).
+const (
+	ReasonWebhookURL     = "webhook_url"     // not an http(s) URL of a host
+	ReasonWebhookPrivate = "webhook_private" // a loopback, private or link-local host
+	ReasonWebhookEvents  = "webhook_events"  // no event, or an unknown one
+)
+
 // WebhookRequest is what a provider registers.
 type WebhookRequest struct {
 	URL    string
@@ -210,7 +217,7 @@ var (
 // checkWebhookURL returns the URL to store, or EINVALID (field url).
 func (s *Service) checkWebhookURL(raw string) (string, error) {
 	raw = strings.TrimSpace(raw)
-	bad := func(format string, args ...any) error { return Invalid("url", ReasonInvalid, format, args...) }
+	bad := func(format string, args ...any) error { return Invalid("url", ReasonWebhookURL, format, args...) }
 	if raw == "" {
 		return "", bad("give the endpoint's URL, e.g. https://hooks.example.com/kommunity")
 	}
@@ -242,11 +249,12 @@ func (s *Service) checkWebhookURL(raw string) (string, error) {
 	}
 	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
 	if !s.WebhookAllowPrivate {
+		private := func(format string, args ...any) error { return Invalid("url", ReasonWebhookPrivate, format, args...) }
 		if a, err := netip.ParseAddr(host); err == nil && !PublicAddr(a.WithZone("")) {
-			return "", bad("%s is a loopback, private or link-local address: webhooks go to public hosts only", host)
+			return "", private("%s is a loopback, private or link-local address: webhooks go to public hosts only", host)
 		}
 		if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-			return "", bad("localhost is not a public host: webhooks go to public hosts only")
+			return "", private("localhost is not a public host: webhooks go to public hosts only")
 		}
 	}
 	return u.String(), nil
@@ -254,7 +262,7 @@ func (s *Service) checkWebhookURL(raw string) (string, error) {
 
 func checkWebhookEvents(events []string) ([]string, error) {
 	if len(events) == 0 {
-		return nil, Invalid("events", ReasonInvalid, "choose at least one event: %s", strings.Join(WebhookEvents, ", "))
+		return nil, Invalid("events", ReasonWebhookEvents, "choose at least one event: %s", strings.Join(WebhookEvents, ", "))
 	}
 	out := make([]string, 0, len(events))
 	for _, e := range events {
@@ -263,7 +271,7 @@ func checkWebhookEvents(events []string) ([]string, error) {
 			if len(e) > 40 {
 				e = e[:40] + "…"
 			}
-			return nil, Invalid("events", ReasonInvalid, "unknown event %q: use %s", strings.ToValidUTF8(e, "?"), strings.Join(WebhookEvents, ", "))
+			return nil, Invalid("events", ReasonWebhookEvents, "unknown event %q: use %s", strings.ToValidUTF8(e, "?"), strings.Join(WebhookEvents, ", "))
 		}
 		out = append(out, e)
 	}

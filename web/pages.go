@@ -510,6 +510,9 @@ var reasonKeys = map[string]string{
 	pledge.ReasonLinkExpired:     "err.link_expired",
 	pledge.ReasonLinkUsed:        "err.link_used",
 	pledge.ReasonAccountExists:   "err.account_exists",
+	pledge.ReasonWebhookURL:      "err.webhook_url",
+	pledge.ReasonWebhookPrivate:  "err.webhook_private",
+	pledge.ReasonWebhookEvents:   "err.webhook_events",
 }
 
 // managePath is the path of a pledge's manage page.

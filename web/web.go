@@ -190,6 +190,7 @@ func (s *Server) routes() {
 	r.GET("/coordinator/areas/:code/pledges", s.areaPledgesPage)
 	s.ogcRoutes(r)
 	s.tileRoutes(r)
+	s.webhookRoutes(r)
 
 	r.NoRoute(s.pageNotFound)
 	r.NoMethod(s.methodNotAllowed)
