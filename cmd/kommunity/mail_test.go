@@ -232,7 +232,7 @@ func testMailSurvivesKill(t *testing.T, bin string, storeFlags []string, st pled
 }
 
 // Bad mail settings stop serve at start with a usage error that does not
-// print the password; without --smtp-url serve runs no dispatcher.
+// print the password; without --smtp-url serve sends no e-mail.
 func TestMailConfig(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "k.db")
 	for _, tc := range []struct {

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -153,5 +154,70 @@ func testWebhookSurvivesKill(t *testing.T, bin string, storeFlags []string, st p
 	}
 	if strings.Contains(logs.String(), secret) || strings.Contains(logs.String(), rc.URL) {
 		t.Errorf("the log holds the secret or the URL:\n%s", logs.String())
+	}
+}
+
+// Two serve processes on one PostgreSQL deliver every attempt once: each
+// message fails its first attempt and succeeds on its retry, so each
+// webhook-id must arrive exactly twice, once successfully.
+func TestWebhookTwoServersOnePostgres(t *testing.T) {
+	u := pgtest.URL(t)
+	bin := buildKommunity(t)
+	st, err := postgres.Open(context.Background(), u, postgres.Options{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var mu sync.Mutex
+	seen, ok := map[string]int{}, map[string]int{}
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		id := r.Header.Get("webhook-id")
+		seen[id]++
+		if seen[id] == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		ok[id]++
+	}))
+	defer rc.Close()
+	svc := pledge.NewService(st)
+	svc.WebhookAllowPrivate = true
+	ctx := pledge.WithUser(context.Background(), pledge.SystemUser())
+	if _, _, err := svc.RegisterWebhook(ctx, pledge.WebhookRequest{URL: rc.URL, Events: pledge.WebhookEvents}); err != nil {
+		t.Fatal(err)
+	}
+	flags := []string{"--database-url", u, "--db-max-conns", "3", "--webhook-allow-private"}
+	var logs syncBuffer
+	serveKillable(t, bin, nil, &logs, flags...)
+	serveKillable(t, bin, nil, &logs, flags...)
+	const n = 30
+	for i := range n {
+		code := fmt.Sprintf("T%02d", i)
+		e := pledge.Event{Kind: pledge.EventTenderOpened, AreaCode: code, Key: "tender.opened:" + code, At: time.Now().UTC(),
+			Payload: `{"area_code":"` + code + `","area_name":"Åby","status":"tender_open","deadline":"2027-01-31","opened_at":"2026-12-03T10:00:00Z","units":10,"pledged_units":6}`}
+		if err := st.QueueEvent(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		mu.Lock()
+		done := len(ok)
+		mu.Unlock()
+		if done == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d delivered:\n%s", done, n, logs.String())
+		}
+	}
+	time.Sleep(2 * time.Second) // a moment for a duplicate to show
+	mu.Lock()
+	defer mu.Unlock()
+	for id, k := range ok {
+		if k != 1 || seen[id] != 2 {
+			t.Errorf("%s: %d successes in %d requests, want 1 in 2", id, k, seen[id])
+		}
 	}
 }
