@@ -58,7 +58,7 @@ type Client struct {
 type RefusedError struct{ Addr netip.Addr }
 
 func (e *RefusedError) Error() string {
-	return "refused: " + e.Addr.String() + " is not a public address (see --webhook-allow-private)"
+	return e.Addr.String() + " is not a public address (see --webhook-allow-private)"
 }
 
 // Result is the outcome of one attempt.

@@ -19,6 +19,9 @@ import (
 func domainHandlers(svc *pledge.Service, wake func()) map[string]dispatch.Handler {
 	fanOut := func(ctx context.Context, e pledge.OutboxEvent) error {
 		if err := svc.FanOutWebhooks(ctx, e); err != nil {
+			if pledge.ErrorCode(err) == pledge.EINVALID {
+				return dispatch.Permanent(err) // a payload that is not JSON stays so
+			}
 			return err
 		}
 		wake()

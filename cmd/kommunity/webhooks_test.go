@@ -221,3 +221,20 @@ func TestWebhookTwoServersOnePostgres(t *testing.T) {
 		}
 	}
 }
+
+// A webhook timeout that is not positive stops serve and dispatch with a
+// usage error.
+func TestWebhookConfig(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.db")
+	for _, args := range [][]string{
+		{"serve", "--db", db, "--webhook-timeout", "0"},
+		{"dispatch", "--once", "--db", db, "--webhook-timeout", "-1s"},
+	} {
+		if code, _, errOut := run(t, args...); code != 2 || !strings.Contains(errOut, "--webhook-timeout must be positive") {
+			t.Errorf("%v: exit %d: %s", args, code, errOut)
+		}
+	}
+	if code, out, errOut := run(t, "dispatch", "--once", "--db", db, "--webhook-allow-private"); code != 0 || !strings.Contains(out, "delivered 0 webhook(s)") {
+		t.Errorf("dispatch --webhook-allow-private: exit %d: %s%s", code, out, errOut)
+	}
+}
