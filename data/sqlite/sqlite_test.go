@@ -56,3 +56,7 @@ func TestOutboxConformance(t *testing.T) {
 func TestTenderConformance(t *testing.T) {
 	storetest.RunTenders(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
+
+func BenchmarkWebhookDelivery(b *testing.B) {
+	storetest.BenchWebhookDelivery(b, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}

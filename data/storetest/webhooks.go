@@ -141,7 +141,7 @@ type receiver struct {
 	hits atomic.Int64
 }
 
-func newReceiver(t *testing.T, status func(n int, r *http.Request) int) *receiver {
+func newReceiver(t testing.TB, status func(n int, r *http.Request) int) *receiver {
 	rc := &receiver{}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := int(rc.hits.Add(1))
