@@ -45,9 +45,9 @@ type Service struct {
 	// account, doubling with each after (at most 4 s): 0 means 200 ms,
 	// negative none.
 	SignInDelay time.Duration
-	// TenderAssociation and TenderContact are what a new tender names as
-	// its association and contact when the coordinator gives none.
-	TenderAssociation, TenderContact string
+	// TenderAssociation, TenderContact and TenderMunicipality are what a
+	// new tender names when the coordinator gives none.
+	TenderAssociation, TenderContact, TenderMunicipality string
 	// WebhookAllowPrivate lets webhook endpoints name loopback and
 	// private addresses: for tests and closed networks.
 	WebhookAllowPrivate bool

@@ -126,6 +126,14 @@ var authzTable = map[string]authzCase{
 	"GET /admin/users":                            {path: "/admin/users", status: [6]int{303, 303, 403, 403, 403, 200}},
 	"POST /admin/users/invite":                    {path: "/admin/users/invite", form: true, status: [6]int{303, 303, 403, 403, 403, 400}},
 	"POST /admin/users/:id":                       {path: "/admin/users/{userB}", form: true, body: "role=coordinator&areas=" + areaB + "&active=yes", status: [6]int{303, 303, 403, 403, 403, 303}},
+	"GET /provider":                               {path: "/provider", status: [6]int{303, 303, 200, 403, 403, 200}},
+	"GET /provider/areas/:code":                   {path: "/provider/areas/" + areaA, status: [6]int{303, 303, 200, 403, 403, 200}},
+	"POST /provider/areas/:code/bid":              {path: "/provider/areas/" + areaA + "/bid", form: true, status: [6]int{303, 303, 400, 403, 403, 403}},
+	"POST /provider/areas/:code/bid/withdraw":     {path: "/provider/areas/" + areaA + "/bid/withdraw", form: true, status: [6]int{303, 303, 404, 403, 403, 403}},
+	"GET /coordinator/areas/:code/tender":         {path: "/coordinator/areas/" + areaA + "/tender", status: [6]int{303, 303, 403, 200, 403, 200}},
+	"POST /coordinator/areas/:code/tender":        {path: "/coordinator/areas/" + areaA + "/tender", form: true, status: [6]int{303, 303, 403, 400, 403, 400}},
+	"POST /coordinator/areas/:code/award":         {path: "/coordinator/areas/" + areaA + "/award", form: true, status: [6]int{303, 303, 403, 400, 403, 400}},
+	"POST /coordinator/areas/:code/built":         {path: "/coordinator/areas/" + areaA + "/built", form: true, status: [6]int{303, 303, 403, 409, 403, 409}},
 	"GET /coordinator/areas/:code/pledges":        {path: "/coordinator/areas/" + areaA + "/pledges", status: [6]int{303, 303, 403, 200, 403, 200}},
 	// Webhooks: providers (their company's endpoints; {webhook} is the
 	// provider's) and admins. Deleting and replaying name ones that do

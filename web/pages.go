@@ -50,6 +50,7 @@ type pageData struct {
 	Notice      string
 	ErrorText   string
 	Account     *accountView // the account pages
+	Tender      *tenderPage  // the tender pages
 }
 
 type langLink struct {
@@ -510,6 +511,9 @@ var reasonKeys = map[string]string{
 	pledge.ReasonLinkExpired:     "err.link_expired",
 	pledge.ReasonLinkUsed:        "err.link_used",
 	pledge.ReasonAccountExists:   "err.account_exists",
+	pledge.ReasonTenderState:     "err.tender_state",
+	pledge.ReasonBidsClosed:      "err.bids_closed",
+	pledge.ReasonNotPDF:          "err.attachment_pdf",
 	pledge.ReasonWebhookURL:      "err.webhook_url",
 	pledge.ReasonWebhookPrivate:  "err.webhook_private",
 	pledge.ReasonWebhookEvents:   "err.webhook_events",
