@@ -137,6 +137,7 @@ var Permissions = []Permission{
 	{RoleAdmin, ActionManageTender, ReachAll, ScopeAdmin},
 	{RoleAdmin, ActionMoveBack, ReachAll, ScopeAdmin},
 	{RoleAdmin, ActionViewBids, ReachAll, ScopeRead},
+	{RoleAdmin, ActionManageWebhooks, ReachAll, ScopeAdmin},
 
 	{RoleCoordinator, ActionEditArea, ReachOwnAreas, ScopeAdmin},
 	{RoleCoordinator, ActionViewPledges, ReachOwnAreas, ScopeRead},
@@ -150,6 +151,7 @@ var Permissions = []Permission{
 	{RoleProvider, ActionDownloadPackage, ReachAll, ScopeRead},
 	{RoleProvider, ActionOwnAccount, ReachAll, ScopeAdmin},
 	{RoleProvider, ActionBid, ReachAll, ScopeBid},
+	{RoleProvider, ActionManageWebhooks, ReachAll, ScopeAdmin}, // own company's endpoints only
 }
 
 // Can reports whether the user in ctx may do action, for area code ("" when

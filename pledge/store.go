@@ -85,6 +85,8 @@ type Store interface {
 	DashboardStore
 	// SubsidyStore keeps subsidy rule sets and powers of attorney.
 	SubsidyStore
+	// WebhookStore keeps webhook endpoints and their delivery logs.
+	WebhookStore
 
 	// Events lists outbox events in the order recorded.
 	Events(ctx context.Context) ([]Event, error)

@@ -143,6 +143,20 @@ var authzTable = map[string]authzCase{
 	"POST /coordinator/areas/:code/award":         {path: "/coordinator/areas/" + areaA + "/award", form: true, status: [6]int{303, 303, 403, 400, 403, 400}},
 	"POST /coordinator/areas/:code/built":         {path: "/coordinator/areas/" + areaA + "/built", form: true, status: [6]int{303, 303, 403, 409, 403, 409}},
 	"GET /coordinator/areas/:code/pledges":        {path: "/coordinator/areas/" + areaA + "/pledges", status: [6]int{303, 303, 403, 200, 403, 200}},
+	// Webhooks: providers (their company's endpoints; {webhook} is the
+	// provider's) and admins. Deleting and replaying name ones that do
+	// not exist, so the table can run in any order.
+	"POST /api/webhooks":                               {path: "/api/webhooks", body: `{}`, status: [6]int{401, 401, 400, 403, 403, 400}},
+	"GET /api/webhooks":                                {path: "/api/webhooks", status: [6]int{401, 401, 200, 403, 403, 200}},
+	"DELETE /api/webhooks/:id":                         {path: "/api/webhooks/999999", status: [6]int{401, 401, 404, 403, 403, 404}},
+	"POST /api/webhooks/:id/rotate":                    {path: "/api/webhooks/{webhook}/rotate", status: [6]int{401, 401, 200, 403, 403, 200}},
+	"GET /api/webhooks/:id/deliveries":                 {path: "/api/webhooks/{webhook}/deliveries", status: [6]int{401, 401, 200, 403, 403, 200}},
+	"POST /api/webhooks/:id/deliveries/:n/replay":      {path: "/api/webhooks/{webhook}/deliveries/999999/replay", status: [6]int{401, 401, 404, 403, 403, 404}},
+	"GET /provider/webhooks":                           {path: "/provider/webhooks", status: [6]int{303, 303, 200, 403, 403, 200}},
+	"POST /provider/webhooks":                          {path: "/provider/webhooks", form: true, status: [6]int{303, 303, 400, 403, 403, 400}},
+	"POST /provider/webhooks/:id/delete":               {path: "/provider/webhooks/999999/delete", form: true, status: [6]int{303, 303, 404, 403, 403, 404}},
+	"POST /provider/webhooks/:id/rotate":               {path: "/provider/webhooks/{webhook}/rotate", form: true, status: [6]int{303, 303, 200, 403, 403, 200}},
+	"POST /provider/webhooks/:id/deliveries/:n/replay": {path: "/provider/webhooks/{webhook}/deliveries/999999/replay", form: true, status: [6]int{303, 303, 404, 403, 403, 404}},
 }
 
 // authzFixture is a demo store with one user of each role, each signed in
@@ -154,6 +168,7 @@ type authzFixture struct {
 	users   map[string]pledge.User
 	cookies map[string]string
 	addr    pledge.Address
+	webhook int64 // the provider's endpoint
 }
 
 const authzPassword = "a long enough password for tests"
@@ -182,6 +197,12 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	f.users["coordinatorB"] = mustUser(t, svc, pledge.InviteRequest{Email: "b@forening.example", Name: "Bo B", Role: pledge.RoleCoordinator, Areas: []string{areaB}})
 	f.users["admin"] = mustUser(t, svc, pledge.InviteRequest{Email: "admin@kommune.example", Name: "Ada Admin", Role: pledge.RoleAdmin})
 	f.addr = addressWith(t, svc, m, 1, 0)
+	provider := f.users["provider"]
+	w, _, err := svc.RegisterWebhook(pledge.WithUser(context.Background(), &provider), pledge.WebhookRequest{URL: "https://hooks.fiber.example/kommunity", Events: pledge.WebhookEvents})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.webhook = w.ID
 	return f
 }
 
@@ -244,6 +265,7 @@ func (f *authzFixture) call(method string, c authzCase, caller string, i int) *h
 	}
 	path = strings.ReplaceAll(path, "{token}", token)
 	path = strings.ReplaceAll(path, "{userB}", fmt.Sprint(f.users["coordinatorB"].ID))
+	path = strings.ReplaceAll(path, "{webhook}", fmt.Sprint(f.webhook))
 	path = strings.ReplaceAll(path, "{address}", url.QueryEscape(f.addr.ID))
 	path = strings.ReplaceAll(path, "{near}", fmt.Sprintf("lon=%f&lat=%f", f.addr.Point[0], f.addr.Point[1]))
 	path = strings.ReplaceAll(path, "{tile}", tileOf(f.addr.Point[0], f.addr.Point[1], 12))

@@ -536,6 +536,9 @@ var reasonKeys = map[string]string{
 	pledge.ReasonTenderState:     "err.tender_state",
 	pledge.ReasonBidsClosed:      "err.bids_closed",
 	pledge.ReasonNotPDF:          "err.attachment_pdf",
+	pledge.ReasonWebhookURL:      "err.webhook_url",
+	pledge.ReasonWebhookPrivate:  "err.webhook_private",
+	pledge.ReasonWebhookEvents:   "err.webhook_events",
 }
 
 // managePath is the path of a pledge's manage page.

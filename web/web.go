@@ -217,6 +217,7 @@ func (s *Server) routes() {
 	r.POST("/provider/areas/:code/bid/withdraw", s.checkForm, s.postWithdrawBid)
 	s.ogcRoutes(r)
 	s.tileRoutes(r)
+	s.webhookRoutes(r)
 
 	r.NoRoute(s.pageNotFound)
 	r.NoMethod(s.methodNotAllowed)
