@@ -85,6 +85,8 @@ type Store interface {
 	DashboardStore
 	// SubsidyStore keeps subsidy rule sets and powers of attorney.
 	SubsidyStore
+	// SettingsStore writes area settings with their extensions.
+	SettingsStore
 	// WebhookStore keeps webhook endpoints and their delivery logs.
 	WebhookStore
 

@@ -5,6 +5,7 @@ package web
 func init() {
 	for lang, m := range map[string]map[string]string{
 		"da": {
+			"progress.extended":              "Fristen er forlænget fra %s til %s.",
 			"form.poa":                       "Jeg giver foreningen fuldmagt til at søge tilskud på vegne af min husstand (valgfrit, kan gives senere).",
 			"form.poa_hint":                  "Bredbåndspuljen kræver en fuldmagt fra hver adresse. Fuldmagten bruges kun til ansøgningen om tilskud til området.",
 			"manage.poa_heading":             "Fuldmagt til ansøgning om tilskud",
@@ -45,6 +46,7 @@ func init() {
 			"price.curve":                    "Prisen pr. husstand falder fra %s ved %s tilslutning til %s, hvis alle er med.",
 		},
 		"en": {
+			"progress.extended":              "The deadline is extended from %s to %s.",
 			"form.poa":                       "I give the association power of attorney to apply for a subsidy on behalf of my household (optional, can be given later).",
 			"form.poa_hint":                  "The broadband pool asks for a power of attorney from every address. It is used only for the area's subsidy application.",
 			"manage.poa_heading":             "Power of attorney for the subsidy application",

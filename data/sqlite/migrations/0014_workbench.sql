@@ -17,3 +17,14 @@ CREATE TABLE powers_of_attorney (
 	given_at  TEXT NOT NULL,
 	source    TEXT NOT NULL
 );
+
+-- Deadline extensions, announced on the area's public page with the old
+-- and the new date.
+CREATE TABLE deadline_extensions (
+	id        INTEGER PRIMARY KEY,
+	area_id   INTEGER NOT NULL REFERENCES areas(id),
+	from_date TEXT NOT NULL,
+	to_date   TEXT NOT NULL,
+	at        TEXT NOT NULL
+);
+CREATE INDEX deadline_extensions_area ON deadline_extensions(area_id, id);
