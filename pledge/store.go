@@ -81,6 +81,8 @@ type Store interface {
 	TileStore
 	// TenderStore keeps tenders and bids.
 	TenderStore
+	// WalkStore keeps walk lists and address outcomes.
+	WalkStore
 
 	// Events lists outbox events in the order recorded.
 	Events(ctx context.Context) ([]Event, error)

@@ -156,3 +156,7 @@ func TestOutboxConformance(t *testing.T) {
 func TestTenderConformance(t *testing.T) {
 	storetest.RunTenders(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
+
+func TestWalkConformance(t *testing.T) {
+	storetest.RunWalks(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
