@@ -510,6 +510,7 @@ var reasonKeys = map[string]string{
 	pledge.ReasonLinkExpired:     "err.link_expired",
 	pledge.ReasonLinkUsed:        "err.link_used",
 	pledge.ReasonAccountExists:   "err.account_exists",
+	pledge.ReasonWalkTaken:       "err.walk_taken",
 }
 
 // managePath is the path of a pledge's manage page.
