@@ -81,7 +81,7 @@ func newCatalogueFixture(t *testing.T, st pledge.Store) *catalogueFixture {
 		t.Fatal(err)
 	}
 	f.srv = web.NewServer(svc, web.Config{
-		MaxBodyBytes: 4096, PledgeRateLimit: 1000,
+		MaxBodyBytes: 4096, PledgeRateLimit: 1000, WalkPDF: walkPDF, WalkCSV: walkCSV,
 		TenderPackage: func(ctx context.Context, code, lang string, w io.Writer) error {
 			data, err := svc.TenderData(ctx, code)
 			if err != nil {
@@ -102,6 +102,7 @@ type storeState struct {
 	Fixture    pledge.Pledge
 	Users      []pledge.User
 	Audit      int
+	Walks      string // the fixture area's walks and outcomes, as JSON
 }
 
 func (f *catalogueFixture) state(t *testing.T) storeState {
@@ -140,6 +141,7 @@ func (f *catalogueFixture) state(t *testing.T) storeState {
 		t.Fatal(err)
 	}
 	s.Audit = len(audit)
+	s.Walks = f.walkState(t)
 	return s
 }
 
@@ -326,6 +328,7 @@ func (f *catalogueFixture) cases() []hostile {
 			form: url.Values{"email": {"admin@kommune.example"}, "password": {"wrong"}, "next": {"//evil.example"}}, reject: []string{"evil.example"}},
 	}
 	cs = append(cs, f.tenderCases()...)
+	cs = append(cs, f.walkCases()...)
 	// Manage tokens of every wrong length.
 	for _, n := range []int{1, 2, 16, 31, 42, 43, 44, 64, 200, 201, 1000} {
 		tok := strings.Repeat("Q", n)

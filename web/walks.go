@@ -89,11 +89,17 @@ func (s *Server) areaWalks(c *gin.Context) ([]pledge.Walk, error) {
 	return s.svc.Walks(c.Request.Context(), c.Param("code"))
 }
 
-func (s *Server) walksJSON(c *gin.Context, status int, ws []pledge.Walk) {
-	outcomes, err := s.svc.AddressOutcomes(c.Request.Context(), c.Param("code"))
-	if err != nil {
-		s.writeError(c, err)
-		return
+// walksJSON answers ws, with each stop's outcome when withOutcomes (a
+// fresh batch is answered without: a token that may make walks need not
+// be one that may read them).
+func (s *Server) walksJSON(c *gin.Context, status int, ws []pledge.Walk, withOutcomes bool) {
+	var outcomes map[string]pledge.AddressOutcome
+	if withOutcomes {
+		var err error
+		if outcomes, err = s.svc.AddressOutcomes(c.Request.Context(), c.Param("code")); err != nil {
+			s.writeError(c, err)
+			return
+		}
 	}
 	now := s.now()
 	out := make([]WalkJSON, len(ws))
@@ -111,7 +117,7 @@ func (s *Server) getWalks(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	s.walksJSON(c, http.StatusOK, ws)
+	s.walksJSON(c, http.StatusOK, ws, true)
 }
 
 // postWalks: POST /api/areas/{code}/walks {"size"} makes a new batch.
@@ -128,7 +134,7 @@ func (s *Server) postWalks(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	s.walksJSON(c, http.StatusCreated, ws)
+	s.walksJSON(c, http.StatusCreated, ws, false)
 }
 
 // walksPDF: GET /api/areas/{code}/walks.pdf[?size=N&lang=da|en].

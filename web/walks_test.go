@@ -3,6 +3,8 @@ package web_test
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -10,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -328,5 +331,83 @@ func TestWalksPage(t *testing.T) {
 		if b := newClient(t, srv, "198.51.100.8").get(p).Body.String(); strings.Contains(b, "Kirsten") {
 			t.Errorf("%s shows the volunteer's name", p)
 		}
+	}
+}
+
+// walkState is the fixture area's walks and outcomes, for the
+// catalogue's check that a refused request changed nothing.
+func (f *catalogueFixture) walkState(t *testing.T) string {
+	t.Helper()
+	sys := pledge.WithUser(context.Background(), pledge.SystemUser())
+	ws, err := f.svc.Walks(sys, f.addr.AreaCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := f.svc.AddressOutcomes(sys, f.addr.AreaCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal([]any{ws, outs})
+	return string(b)
+}
+
+// walkCases are hostile walk-list requests: each is refused with its
+// field and changes no walk, outcome or audit entry.
+func (f *catalogueFixture) walkCases() []hostile {
+	code := f.addr.AreaCode
+	sys := pledge.WithUser(context.Background(), pledge.SystemUser())
+	ws, err := f.svc.GenerateWalks(sys, code, 10)
+	if err != nil || len(ws) == 0 {
+		panic(fmt.Sprintf("catalogue walks: %v", err))
+	}
+	id := strconv.FormatInt(ws[0].ID, 10)
+	stop := ws[0].Stops[0].Code
+	var elsewhere string
+	for _, a := range f.m.Areas {
+		if a.Code != code {
+			as, _ := f.svc.AreaAddresses(context.Background(), a.Code, nil, 1)
+			if len(as) > 0 {
+				elsewhere = as[0].ID
+				break
+			}
+		}
+	}
+	auth := func(tok string) map[string]string {
+		return map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/json"}
+	}
+	walks, outcomes := "/api/areas/"+code+"/walks", "/api/areas/"+code+"/walks/outcomes"
+	return []hostile{
+		{name: "WalksSizeNotANumber", method: "GET", path: walks + "?size=abc", header: auth(f.coordToken), status: 400, field: "size"},
+		{name: "WalksSizeHuge", method: "GET", path: walks + "?size=99999999999999999999", header: auth(f.coordToken), status: 400, field: "size"},
+		{name: "WalksSizeNegativePDF", method: "GET", path: walks + ".pdf?size=-3", header: auth(f.coordToken), status: 400, field: "size"},
+		{name: "WalksPDFUnknownLang", method: "GET", path: walks + ".pdf?lang=xx%27%3Cscript%3E", header: auth(f.adminToken), status: 400, field: "lang", reject: []string{"<script>"}},
+		{name: "WalksPostSizeString", method: "POST", path: walks, header: auth(f.coordToken), status: 400, field: "size", body: `{"size":"40"}`, check: noGoTypes},
+		{name: "WalksPostSizeZero", method: "POST", path: walks, header: auth(f.coordToken), status: 400, field: "size", body: `{"size":0}`},
+		{name: "WalksPostSizeAboveMax", method: "POST", path: walks, header: auth(f.coordToken), status: 400, field: "size", body: `{"size":100000}`},
+		{name: "WalksPostUnknownField", method: "POST", path: walks, header: auth(f.coordToken), status: 400, body: `{"size":40,"area":"D002"}`},
+		{name: "WalksPostReadToken", method: "POST", path: walks, header: auth(f.adminToken), status: 403, body: `{"size":40}`},
+		{name: "WalksPostProvider", method: "POST", path: walks, header: auth(f.bidToken), status: 403, body: `{"size":40}`},
+		{name: "WalksListAdminScopeOnly", method: "GET", path: walks, header: auth(f.coordToken), status: 403},
+		{name: "WalksPostAnonymous", method: "POST", path: walks, header: map[string]string{"Content-Type": "application/json"}, status: 401, body: `{"size":40}`},
+		{name: "OutcomeUnknown", method: "POST", path: outcomes, header: auth(f.coordToken), status: 400, field: "outcome", body: `{"code":"` + stop + `","outcome":"maybe"}`},
+		{name: "OutcomeNumber", method: "POST", path: outcomes, header: auth(f.coordToken), status: 400, field: "outcome", body: `{"code":"` + stop + `","outcome":1}`},
+		{name: "OutcomeCodeInjection", method: "POST", path: outcomes, header: auth(f.coordToken), status: 400, field: "code", body: `{"code":"1W1-01' OR 1=1 --","outcome":"visited"}`},
+		{name: "OutcomeCodeUnknown", method: "POST", path: outcomes, header: auth(f.coordToken), status: 404, body: `{"code":"99W9-99","outcome":"visited"}`},
+		{name: "OutcomeCodeAndAddress", method: "POST", path: outcomes, header: auth(f.coordToken), status: 400, field: "code", body: `{"code":"` + stop + `","address_id":"` + f.addr.ID + `","outcome":"visited"}`},
+		{name: "OutcomeAddressOtherArea", method: "POST", path: outcomes, header: auth(f.coordToken), status: 400, field: "address_id", body: `{"address_id":"` + elsewhere + `","outcome":"visited"}`},
+		{name: "OutcomeNeither", method: "POST", path: outcomes, header: auth(f.coordToken), status: 400, field: "code", body: `{"outcome":"visited"}`},
+		{name: "OutcomeReadToken", method: "POST", path: outcomes, header: auth(f.adminToken), status: 403, body: `{"code":"` + stop + `","outcome":"visited"}`},
+		{name: "AssignInvisibleName", method: "POST", path: "/api/walks/" + id + "/assign", header: auth(f.coordToken), status: 400, field: "volunteer", body: `{"volunteer":"Bo\u202e"}`},
+		{name: "AssignLongName", method: "POST", path: "/api/walks/" + id + "/assign", header: auth(f.coordToken), status: 400, field: "volunteer", body: `{"volunteer":"` + strings.Repeat("x", 101) + `"}`},
+		{name: "AssignNoName", method: "POST", path: "/api/walks/" + id + "/assign", header: auth(f.coordToken), status: 400, field: "volunteer", body: `{"volunteer":"   "}`},
+		{name: "AssignDaysHuge", method: "POST", path: "/api/walks/" + id + "/assign", header: auth(f.coordToken), status: 400, field: "days", body: `{"volunteer":"Bo","days":1000}`},
+		{name: "AssignDaysString", method: "POST", path: "/api/walks/" + id + "/assign", header: auth(f.coordToken), status: 400, field: "days", body: `{"volunteer":"Bo","days":"7"}`},
+		{name: "AssignIDNotANumber", method: "POST", path: "/api/walks/1e3/assign", header: auth(f.coordToken), status: 404, body: `{"volunteer":"Bo"}`},
+		{name: "AssignReadToken", method: "POST", path: "/api/walks/" + id + "/assign", header: auth(f.adminToken), status: 403, body: `{"volunteer":"Bo"}`},
+		{name: "ReturnNotTaken", method: "POST", path: "/api/walks/" + id + "/return", header: auth(f.coordToken), status: 409},
+		{name: "WalksFormAnonymous", method: "POST", path: "/coordinator/areas/" + code + "/walks/outcome", status: 303,
+			form: url.Values{"code": {stop}, "outcome": {"do_not_knock"}}},
+		{name: "WalksFormForgedCSRF", method: "POST", path: "/coordinator/walks/" + id + "/assign", status: 403,
+			form: url.Values{"volunteer": {"Bo"}}, csrf: str("forged")},
 	}
 }
