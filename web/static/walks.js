@@ -71,8 +71,13 @@
   fetch(api + '/walks', { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
     .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
     .then(function (d) {
-      var bounds = [];
-      (d.walks || []).forEach(function (w) {
+      var walks = d.walks || [], bounds = [];
+      walks.forEach(function (w) { w.stops.forEach(function (s) { bounds.push([s.lat, s.lon]); }); });
+      // The view first: Leaflet draws (and gives elements to) layers
+      // only on a map with a view.
+      if (bounds.length) map.fitBounds(bounds, { padding: [20, 20], maxZoom: 17 });
+      else map.setView([56, 10.5], 7);
+      walks.forEach(function (w) {
         for (var i = 1; i < w.stops.length; i++) {
           var a = w.stops[i - 1], b = w.stops[i];
           L.polyline([[a.lat, a.lon], [b.lat, b.lon]], b.drive ?
@@ -88,11 +93,8 @@
             e.setAttribute('data-code', s.code);
             e.setAttribute('data-outcome', s.do_not_knock ? 'do_not_knock' : (s.outcome || 'none'));
           }
-          bounds.push([s.lat, s.lon]);
         });
       });
-      if (bounds.length) map.fitBounds(bounds, { padding: [20, 20], maxZoom: 17 });
-      else map.setView([56, 10.5], 7);
       box.setAttribute('data-loaded', 'true');
     })
     .catch(fail);

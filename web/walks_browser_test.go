@@ -1,0 +1,54 @@
+package web_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/kommunity/kommunity/pledge"
+	"github.com/kommunity/kommunity/web"
+)
+
+// TestBrowserWalks: a coordinator on a phone records one outcome by
+// typing its code and pressing Enter, and another by clicking the
+// address on the walk map; both reach the store.
+func TestBrowserWalks(t *testing.T) {
+	svc, _ := MustOpenDemoService(t, time.Now)
+	srv := httptest.NewServer(web.NewServer(svc, web.Config{PledgeRateLimit: -1, WalkPDF: walkPDF, WalkCSV: walkCSV,
+		TileURL: "http://127.0.0.1:9/{z}/{x}/{y}.png", TileAttribution: "unreachable tiles"}, quietLog()))
+	t.Cleanup(srv.Close)
+	u := mustUser(t, svc, pledge.InviteRequest{Email: "co@forening.example", Name: "Co", Role: pledge.RoleCoordinator, Areas: []string{areaA}})
+	ctx := pledge.WithUser(context.Background(), &u)
+	ws, err := svc.GenerateWalks(ctx, areaA, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	typed, clicked := ws[0].Stops[2], ws[1].Stops[5]
+
+	b := newBrowser(t, srv.URL, 390, 844)
+	b.open("/login?next=/coordinator/areas/" + areaA + "/walks")
+	b.waitPage("login page", "#login-form")
+	b.do("sign in", chromedp.SendKeys("#email", u.Email), chromedp.SendKeys("#password", authzPassword), chromedp.Click("#login-submit"))
+	b.waitPage("walks page", "#outcome-form")
+	b.do("type a code and press Enter", chromedp.SetValue("#outcome", "declined"), chromedp.SendKeys("#code", typed.Code+"\r"))
+	b.waitPage("recorded", "#recorded")
+	b.do("map loaded", chromedp.WaitReady(`#walk-map[data-loaded="true"]`))
+	b.do("click the address on the map",
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('path[data-code="`+clicked.Code+`"]').dispatchEvent(new MouseEvent("click", {bubbles: true}))`),
+		chromedp.WaitVisible(`.outcome-button[data-outcome="do_not_knock"]`),
+		chromedp.Click(`.outcome-button[data-outcome="do_not_knock"]`),
+		chromedp.WaitReady(`path[data-code="`+clicked.Code+`"][data-outcome="do_not_knock"]`))
+	b.screenshot("walks")
+	outs, err := svc.AddressOutcomes(ctx, areaA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := outs[typed.Address.ID]; o.Outcome != pledge.OutcomeDeclined || o.Code != typed.Code {
+		t.Errorf("typed outcome = %+v", o)
+	}
+	if o := outs[clicked.Address.ID]; o.Outcome != pledge.OutcomeDoNotKnock || !o.DoNotKnock {
+		t.Errorf("clicked outcome = %+v", o)
+	}
+}
