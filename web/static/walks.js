@@ -86,7 +86,11 @@
         }
         w.stops.forEach(function (s) {
           var m = L.circleMarker([s.lat, s.lon], style(s)).addTo(map);
-          m.bindTooltip(s.code + ' ' + s.text);
+          // Leaflet sets a string tooltip as HTML; address texts come
+          // from imported files, so they go in as text.
+          var tip = document.createElement('span');
+          tip.textContent = s.code + ' ' + s.text;
+          m.bindTooltip(tip);
           m.bindPopup(function () { return popup(s, m); });
           var e = m.getElement();
           if (e) {
