@@ -141,6 +141,7 @@ var Permissions = []Permission{
 	{RoleAdmin, ActionViewBids, ReachAll, ScopeRead},
 	{RoleAdmin, ActionManageWalks, ReachAll, ScopeAdmin},
 	{RoleAdmin, ActionViewWalks, ReachAll, ScopeRead},
+	{RoleAdmin, ActionManageWebhooks, ReachAll, ScopeAdmin},
 
 	{RoleCoordinator, ActionEditArea, ReachOwnAreas, ScopeAdmin},
 	{RoleCoordinator, ActionViewPledges, ReachOwnAreas, ScopeRead},
@@ -156,6 +157,7 @@ var Permissions = []Permission{
 	{RoleProvider, ActionDownloadPackage, ReachAll, ScopeRead},
 	{RoleProvider, ActionOwnAccount, ReachAll, ScopeAdmin},
 	{RoleProvider, ActionBid, ReachAll, ScopeBid},
+	{RoleProvider, ActionManageWebhooks, ReachAll, ScopeAdmin}, // own company's endpoints only
 }
 
 // Can reports whether the user in ctx may do action, for area code ("" when

@@ -83,6 +83,12 @@ type Store interface {
 	TenderStore
 	// WalkStore keeps walk lists and address outcomes.
 	WalkStore
+	// DashboardStore is what the coordinator's dashboard reads.
+	DashboardStore
+	// SubsidyStore keeps subsidy rule sets and powers of attorney.
+	SubsidyStore
+	// WebhookStore keeps webhook endpoints and their delivery logs.
+	WebhookStore
 
 	// Events lists outbox events in the order recorded.
 	Events(ctx context.Context) ([]Event, error)

@@ -31,13 +31,14 @@ type Tender struct {
 	// Deadline is the last day (UTC) on which bids may be submitted,
 	// changed or withdrawn; from the next midnight the tender may be
 	// awarded.
-	Deadline    time.Time
-	Association string // who runs the tender, for the package
-	Contact     string // the association's contact for providers
-	AwardedBid  int64  // 0 until awarded
-	AwardReason string
-	AwardedAt   *time.Time
-	ClosedAt    *time.Time // set when an admin moved the area back before tender_open
+	Deadline     time.Time
+	Association  string // who runs the tender, for the package
+	Contact      string // the association's contact for providers
+	Municipality string // where the area lies, for providers' filters
+	AwardedBid   int64  // 0 until awarded
+	AwardReason  string
+	AwardedAt    *time.Time
+	ClosedAt     *time.Time // set when an admin moved the area back before tender_open
 }
 
 // BidsCloseAt is the instant bids close: the end of the deadline day.
@@ -139,9 +140,10 @@ type BidAttachmentInfo struct {
 
 // TenderRequest opens a tender or extends its deadline.
 type TenderRequest struct {
-	Deadline    time.Time // a date; the time of day is ignored
-	Association string    // "" keeps the tender's (or the installation's default)
-	Contact     string
+	Deadline     time.Time // a date; the time of day is ignored
+	Association  string    // "" keeps the tender's (or the installation's default)
+	Contact      string
+	Municipality string
 }
 
 // tenderText bounds the free text of tenders and bids.
@@ -200,6 +202,10 @@ func (s *Service) OpenTender(ctx context.Context, code string, req TenderRequest
 	if err != nil {
 		return Area{}, Tender{}, err
 	}
+	municipality, err := tenderText("municipality", req.Municipality, 100)
+	if err != nil {
+		return Area{}, Tender{}, err
+	}
 	deadline := dateOnly(req.Deadline)
 	now := s.now()
 	a, t, err := s.store.ChangeTender(ctx, code, func(a Area, t Tender, found bool) (TenderChange, error) {
@@ -213,10 +219,11 @@ func (s *Service) OpenTender(ctx context.Context, code string, req TenderRequest
 			if found {
 				round = t.Round + 1
 			}
-			nt := Tender{AreaCode: code, Round: round, OpenedAt: now, Deadline: deadline, Association: orElse(assoc, t.Association, s.TenderAssociation), Contact: orElse(contact, t.Contact, s.TenderContact)}
+			nt := Tender{AreaCode: code, Round: round, OpenedAt: now, Deadline: deadline, Association: orElse(assoc, t.Association, s.TenderAssociation), Contact: orElse(contact, t.Contact, s.TenderContact),
+				Municipality: orElse(municipality, t.Municipality, s.TenderMunicipality)}
 			a.Status = StatusTenderOpen
 			e := s.audit(ctx, "tender.open", code, "area:"+code, map[string]any{"status": StatusThresholdReached},
-				map[string]any{"status": StatusTenderOpen, "round": round, "deadline": nt.Deadline.Format(time.DateOnly), "association": nt.Association, "contact": nt.Contact})
+				map[string]any{"status": StatusTenderOpen, "round": round, "deadline": nt.Deadline.Format(time.DateOnly), "association": nt.Association, "contact": nt.Contact, "municipality": nt.Municipality})
 			return TenderChange{Status: StatusTenderOpen, Tender: nt, Audit: e, Events: []Event{{
 				Kind: EventTenderOpened, AreaCode: code, At: now, Key: fmt.Sprintf("%s:%s:%d", EventTenderOpened, code, round),
 				Payload: tenderPayload(a, nt, map[string]any{"opened_at": now.Format(time.RFC3339), "round": round}),
@@ -227,13 +234,13 @@ func (s *Service) OpenTender(ctx context.Context, code string, req TenderRequest
 			}
 			old := t
 			t.Deadline = deadline
-			t.Association, t.Contact = orElse(assoc, t.Association), orElse(contact, t.Contact)
-			if old.Deadline.Equal(t.Deadline) && old.Association == t.Association && old.Contact == t.Contact {
+			t.Association, t.Contact, t.Municipality = orElse(assoc, t.Association), orElse(contact, t.Contact), orElse(municipality, t.Municipality)
+			if old.Deadline.Equal(t.Deadline) && old.Association == t.Association && old.Contact == t.Contact && old.Municipality == t.Municipality {
 				return TenderChange{Status: a.Status, Tender: t}, errUnchanged
 			}
 			e := s.audit(ctx, "tender.extend", code, "area:"+code,
-				map[string]any{"deadline": old.Deadline.Format(time.DateOnly), "association": old.Association, "contact": old.Contact},
-				map[string]any{"deadline": t.Deadline.Format(time.DateOnly), "association": t.Association, "contact": t.Contact})
+				map[string]any{"deadline": old.Deadline.Format(time.DateOnly), "association": old.Association, "contact": old.Contact, "municipality": old.Municipality},
+				map[string]any{"deadline": t.Deadline.Format(time.DateOnly), "association": t.Association, "contact": t.Contact, "municipality": t.Municipality})
 			ch := TenderChange{Status: a.Status, Tender: t, Audit: e}
 			if !old.Deadline.Equal(t.Deadline) {
 				ch.Events = []Event{{Kind: EventTenderDeadlineChanged, AreaCode: code, At: now,

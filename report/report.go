@@ -134,6 +134,9 @@ func newRenderer(t *Tender) (*renderer, error) {
 		if tn.Contact != "" {
 			t.Contact = tn.Contact
 		}
+		if tn.Municipality != "" {
+			t.Municipality = tn.Municipality
+		}
 		d := tn.Deadline.Add(23*time.Hour + 59*time.Minute)
 		t.TenderDeadline, t.Now = &d, tn.OpenedAt
 	}

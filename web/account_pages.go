@@ -37,6 +37,7 @@ type accountView struct {
 	Coordinates []string
 	IsAdmin     bool
 	Walks       *walksView // the walk-list page
+	Hooks       *hooksView // /provider/webhooks
 }
 
 type sessionRow struct {

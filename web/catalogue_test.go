@@ -45,6 +45,11 @@ type catalogueFixture struct {
 	// coordToken (admin scope) is a coordinator's of the fixture's area;
 	// bidToken (bid scope) a provider's.
 	coordToken, bidToken string
+	// providerToken is a provider's API token (admin scope: it manages
+	// webhooks); hook is that provider's endpoint, otherHook one of no
+	// company of theirs.
+	providerToken   string
+	hook, otherHook int64
 }
 
 var catalogueNow = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
@@ -80,6 +85,19 @@ func newCatalogueFixture(t *testing.T, st pledge.Store) *catalogueFixture {
 	if f.bidToken, _, err = svc.CreateAPIToken(sys, prov.Email, "catalogue", []pledge.Scope{pledge.ScopeBid, pledge.ScopeRead}); err != nil {
 		t.Fatal(err)
 	}
+	hooksUser := mustUser(t, svc, pledge.InviteRequest{Email: "hooks@fiber.example", Name: "Per", Role: pledge.RoleProvider, Provider: "Fiber A/S"})
+	if f.providerToken, _, err = svc.CreateAPIToken(sys, hooksUser.Email, "hooks", []pledge.Scope{pledge.ScopeAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	hooks := make([]int64, 2)
+	for i, ctx := range []context.Context{pledge.WithUser(ctx, &hooksUser), sys} {
+		w, _, err := svc.RegisterWebhook(ctx, pledge.WebhookRequest{URL: fmt.Sprintf("https://hooks%d.example/k", i), Events: pledge.WebhookEvents})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hooks[i] = w.ID
+	}
+	f.hook, f.otherHook = hooks[0], hooks[1]
 	f.srv = web.NewServer(svc, web.Config{
 		MaxBodyBytes: 4096, PledgeRateLimit: 1000, WalkPDF: walkPDF, WalkCSV: walkCSV,
 		TenderPackage: func(ctx context.Context, code, lang string, w io.Writer) error {
@@ -103,6 +121,7 @@ type storeState struct {
 	Users      []pledge.User
 	Audit      int
 	Walks      string // the fixture area's walks and outcomes, as JSON
+	Webhooks   []pledge.Webhook
 }
 
 func (f *catalogueFixture) state(t *testing.T) storeState {
@@ -142,6 +161,9 @@ func (f *catalogueFixture) state(t *testing.T) storeState {
 	}
 	s.Audit = len(audit)
 	s.Walks = f.walkState(t)
+	if s.Webhooks, err = f.svc.Webhooks(sys); err != nil {
+		t.Fatal(err)
+	}
 	return s
 }
 
@@ -329,6 +351,46 @@ func (f *catalogueFixture) cases() []hostile {
 	}
 	cs = append(cs, f.tenderCases()...)
 	cs = append(cs, f.walkCases()...)
+	// Webhooks: URLs that would reach inside the network, or carry
+	// credentials, and another company's endpoints, which are not found.
+	prov := with(asJSON, "Authorization", "Bearer "+f.providerToken)
+	hookBody := func(url string) string { return `{"url":` + url + `,"events":["tender.opened"]}` }
+	otherHook := fmt.Sprint(f.otherHook)
+	cs = append(cs, []hostile{
+		{name: "WebhookAnonymous", method: "POST", path: "/api/webhooks", header: asJSON, status: 401, body: hookBody(`"https://hooks.example/"`)},
+		{name: "WebhookReadToken", method: "POST", path: "/api/webhooks", status: 403, body: hookBody(`"https://hooks.example/"`),
+			header: with(asJSON, "Authorization", "Bearer "+f.adminToken)},
+		{name: "WebhookLoopback", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "url", body: hookBody(`"http://127.0.0.1:8080/"`)},
+		{name: "WebhookLoopbackV6Mapped", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "url", body: hookBody(`"http://[::ffff:127.0.0.1]/"`)},
+		{name: "WebhookMetadata", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "url", body: hookBody(`"http://169.254.169.254/latest/meta-data/"`)},
+		{name: "WebhookPrivate", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "url", body: hookBody(`"https://10.0.0.7/hook"`)},
+		{name: "WebhookLocalhost", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "url", body: hookBody(`"http://localhost/"`)},
+		{name: "WebhookCredentials", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "url", body: hookBody(`"https://u:p@hooks.example/"`)},
+		{name: "WebhookJavascript", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "url", body: hookBody(`"javascript:alert(1)"`)},
+		{name: "WebhookFile", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "url", body: hookBody(`"file:///etc/passwd"`)},
+		{name: "WebhookURLTooLong", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "url", body: hookBody(`"https://hooks.example/` + strings.Repeat("a", 2100) + `"`)},
+		{name: "WebhookURLNumber", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "url", body: hookBody(`42`)},
+		{name: "WebhookUnknownEvent", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "events",
+			body: `{"url":"https://hooks.example/","events":["pledge.created"]}`},
+		{name: "WebhookEventsString", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "events",
+			body: `{"url":"https://hooks.example/","events":"tender.opened"}`},
+		{name: "WebhookNoEvents", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "events", body: `{"url":"https://hooks.example/","events":[]}`},
+		{name: "WebhookSecretField", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "secret",
+			body: `{"url":"https://hooks.example/","events":["tender.opened"],"secret":"whsec_mine"}`},
+		{name: "WebhookOtherDeliveries", method: "GET", path: "/api/webhooks/" + otherHook + "/deliveries", header: prov, status: 404, reject: []string{"hooks1.example"}},
+		{name: "WebhookOtherDelete", method: "DELETE", path: "/api/webhooks/" + otherHook, header: prov, status: 404},
+		{name: "WebhookOtherRotate", method: "POST", path: "/api/webhooks/" + otherHook + "/rotate", header: prov, status: 404, reject: []string{"whsec_"}},
+		{name: "WebhookOtherReplay", method: "POST", path: "/api/webhooks/" + otherHook + "/deliveries/1/replay", header: prov, status: 404},
+		{name: "WebhookListHidesOther", method: "GET", path: "/api/webhooks", header: prov, status: 200, reject: []string{"hooks1.example", "whsec_"}},
+		{name: "WebhookIDNotNumber", method: "GET", path: "/api/webhooks/..%2f1/deliveries", header: prov, status: 404},
+		{name: "WebhookIDHuge", method: "DELETE", path: "/api/webhooks/99999999999999999999999", header: prov, status: 404},
+		{name: "WebhookReplayNotNumber", method: "POST", path: "/api/webhooks/" + fmt.Sprint(f.hook) + "/deliveries/-1/replay", header: prov, status: 404},
+		{name: "WebhookReplayUnknown", method: "POST", path: "/api/webhooks/" + fmt.Sprint(f.hook) + "/deliveries/424242/replay", header: prov, status: 404},
+		{name: "WebhookFormAnonymous", method: "POST", path: "/provider/webhooks", status: 303,
+			form: url.Values{"url": {"https://hooks.example/"}, "event": {"tender.opened"}}},
+		{name: "WebhookFormForgedCSRF", method: "POST", path: "/provider/webhooks", status: 403, csrf: str("forged"),
+			form: url.Values{"url": {"https://hooks.example/"}, "event": {"tender.opened"}}},
+	}...)
 	// Manage tokens of every wrong length.
 	for _, n := range []int{1, 2, 16, 31, 42, 43, 44, 64, 200, 201, 1000} {
 		tok := strings.Repeat("Q", n)
@@ -440,6 +502,9 @@ func stateDiff(a, b storeState) string {
 	}
 	if a.Audit != b.Audit {
 		d = append(d, fmt.Sprintf("audit entries %d -> %d", a.Audit, b.Audit))
+	}
+	if !reflect.DeepEqual(a.Webhooks, b.Webhooks) {
+		d = append(d, "webhooks")
 	}
 	return strings.Join(d, "; ")
 }

@@ -15,14 +15,15 @@ import (
 // TenderJSON is an area's tender. deadline is the last day bids may be
 // submitted, changed or withdrawn (UTC); bids_close_at the instant after.
 type TenderJSON struct {
-	Round       int        `json:"round"`
-	OpenedAt    time.Time  `json:"opened_at"`
-	Deadline    string     `json:"deadline"`
-	BidsCloseAt time.Time  `json:"bids_close_at"`
-	BidsOpen    bool       `json:"bids_open"`
-	Association string     `json:"association"`
-	Contact     string     `json:"contact"`
-	AwardedAt   *time.Time `json:"awarded_at,omitempty"`
+	Round        int        `json:"round"`
+	OpenedAt     time.Time  `json:"opened_at"`
+	Deadline     string     `json:"deadline"`
+	BidsCloseAt  time.Time  `json:"bids_close_at"`
+	BidsOpen     bool       `json:"bids_open"`
+	Association  string     `json:"association"`
+	Contact      string     `json:"contact"`
+	Municipality string     `json:"municipality"`
+	AwardedAt    *time.Time `json:"awarded_at,omitempty"`
 	// AwardedBid and AwardReason are for the area's coordinators and
 	// admins; a provider learns the outcome from its own bid's status.
 	AwardedBid  *int64 `json:"awarded_bid,omitempty"`
@@ -31,7 +32,7 @@ type TenderJSON struct {
 
 func newTenderJSON(t pledge.Tender, now time.Time, full bool) *TenderJSON {
 	j := &TenderJSON{Round: t.Round, OpenedAt: t.OpenedAt, Deadline: t.Deadline.Format(time.DateOnly), BidsCloseAt: t.BidsCloseAt(),
-		BidsOpen: t.BidsOpen(now), Association: t.Association, Contact: t.Contact, AwardedAt: t.AwardedAt}
+		BidsOpen: t.BidsOpen(now), Association: t.Association, Contact: t.Contact, Municipality: t.Municipality, AwardedAt: t.AwardedAt}
 	if full && t.AwardedBid != 0 {
 		id := t.AwardedBid
 		j.AwardedBid, j.AwardReason = &id, t.AwardReason
@@ -70,9 +71,10 @@ func (s *Server) tenders(c *gin.Context) {
 // deadline; the answer is the area with its tender.
 func (s *Server) openTender(c *gin.Context) {
 	var in struct {
-		Deadline    string `json:"deadline"`
-		Association string `json:"association"`
-		Contact     string `json:"contact"`
+		Deadline     string `json:"deadline"`
+		Association  string `json:"association"`
+		Contact      string `json:"contact"`
+		Municipality string `json:"municipality"`
 	}
 	if err := decodeJSON(c.Request, &in); err != nil {
 		s.writeError(c, err)
@@ -83,7 +85,7 @@ func (s *Server) openTender(c *gin.Context) {
 		s.writeError(c, pledge.FieldError("deadline", "the bid deadline is a date such as 2027-03-01, not %q", truncate(in.Deadline, 40)))
 		return
 	}
-	a, t, err := s.svc.OpenTender(c.Request.Context(), c.Param("code"), pledge.TenderRequest{Deadline: d, Association: in.Association, Contact: in.Contact})
+	a, t, err := s.svc.OpenTender(c.Request.Context(), c.Param("code"), pledge.TenderRequest{Deadline: d, Association: in.Association, Contact: in.Contact, Municipality: in.Municipality})
 	if err != nil {
 		s.writeError(c, err)
 		return

@@ -65,7 +65,7 @@ Usage:
   kommunity users [--json]                               list the users
   kommunity token add --email E --name N [--scope read|bid|admin]...  an API token for a user's scripts
   kommunity sessions flush                               sign everybody out
-  kommunity dispatch --smtp-url URL --mail-from ADDR [--once]  send the queued e-mails (serve does it too)
+  kommunity dispatch [--smtp-url URL --mail-from ADDR] [--once]  deliver the queued webhooks and e-mails (serve does it too)
 
 Run "kommunity COMMAND -h" for a command's flags.
 `

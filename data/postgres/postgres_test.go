@@ -149,6 +149,10 @@ func TestAccountConformance(t *testing.T) {
 	storetest.RunAccounts(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
 
+func TestWebhookConformance(t *testing.T) {
+	storetest.RunWebhooks(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
 func TestOutboxConformance(t *testing.T) {
 	storetest.RunOutbox(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
@@ -159,4 +163,12 @@ func TestTenderConformance(t *testing.T) {
 
 func TestWalkConformance(t *testing.T) {
 	storetest.RunWalks(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
+func TestDashboardConformance(t *testing.T) {
+	storetest.RunDashboard(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
+func BenchmarkWebhookDelivery(b *testing.B) {
+	storetest.BenchWebhookDelivery(b, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }

@@ -9,12 +9,12 @@ import (
 	"github.com/kommunity/kommunity/pledge"
 )
 
-const tenderColumns = `ar.code, t.round, t.opened_at, t.deadline, t.association, t.contact, coalesce(t.awarded_bid, 0), t.award_reason, t.awarded_at, t.closed_at`
+const tenderColumns = `ar.code, t.round, t.opened_at, t.deadline, t.association, t.contact, t.municipality, coalesce(t.awarded_bid, 0), t.award_reason, t.awarded_at, t.closed_at`
 
 func scanTender(row pgx.Row) (pledge.Tender, error) {
 	var t pledge.Tender
 	var round int32
-	if err := row.Scan(&t.AreaCode, &round, &t.OpenedAt, &t.Deadline, &t.Association, &t.Contact, &t.AwardedBid, &t.AwardReason, &t.AwardedAt, &t.ClosedAt); err != nil {
+	if err := row.Scan(&t.AreaCode, &round, &t.OpenedAt, &t.Deadline, &t.Association, &t.Contact, &t.Municipality, &t.AwardedBid, &t.AwardReason, &t.AwardedAt, &t.ClosedAt); err != nil {
 		return t, formatError(err)
 	}
 	t.Round = int(round)
@@ -120,11 +120,11 @@ func (s *Store) ChangeTender(ctx context.Context, code string, change func(pledg
 			if t.AwardedBid != 0 {
 				awarded = &t.AwardedBid
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO tenders (area_id, round, opened_at, deadline, association, contact, awarded_bid, award_reason, awarded_at, closed_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-				ON CONFLICT (area_id, round) DO UPDATE SET deadline = excluded.deadline, association = excluded.association, contact = excluded.contact,
+			_, err := tx.Exec(ctx, `INSERT INTO tenders (area_id, round, opened_at, deadline, association, contact, municipality, awarded_bid, award_reason, awarded_at, closed_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+				ON CONFLICT (area_id, round) DO UPDATE SET deadline = excluded.deadline, association = excluded.association, contact = excluded.contact, municipality = excluded.municipality,
 					awarded_bid = excluded.awarded_bid, award_reason = excluded.award_reason, awarded_at = excluded.awarded_at, closed_at = excluded.closed_at`,
-				a.ID, t.Round, t.OpenedAt, t.Deadline.Format(time.DateOnly), t.Association, t.Contact, awarded, t.AwardReason, t.AwardedAt, t.ClosedAt)
+				a.ID, t.Round, t.OpenedAt, t.Deadline.Format(time.DateOnly), t.Association, t.Contact, t.Municipality, awarded, t.AwardReason, t.AwardedAt, t.ClosedAt)
 			if err != nil {
 				return formatError(err)
 			}

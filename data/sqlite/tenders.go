@@ -9,13 +9,13 @@ import (
 	"github.com/kommunity/kommunity/pledge"
 )
 
-const tenderColumns = `ar.code, t.round, t.opened_at, t.deadline, t.association, t.contact, coalesce(t.awarded_bid, 0), t.award_reason, t.awarded_at, t.closed_at`
+const tenderColumns = `ar.code, t.round, t.opened_at, t.deadline, t.association, t.contact, t.municipality, coalesce(t.awarded_bid, 0), t.award_reason, t.awarded_at, t.closed_at`
 
 func scanTender(sc interface{ Scan(...any) error }) (pledge.Tender, error) {
 	var t pledge.Tender
 	var opened, deadline string
 	var awarded, closed sql.NullString
-	if err := sc.Scan(&t.AreaCode, &t.Round, &opened, &deadline, &t.Association, &t.Contact, &t.AwardedBid, &t.AwardReason, &awarded, &closed); err != nil {
+	if err := sc.Scan(&t.AreaCode, &t.Round, &opened, &deadline, &t.Association, &t.Contact, &t.Municipality, &t.AwardedBid, &t.AwardReason, &awarded, &closed); err != nil {
 		return t, formatError(err)
 	}
 	t.OpenedAt = parseTime(opened)
@@ -111,11 +111,11 @@ func (s *Store) ChangeTender(ctx context.Context, code string, change func(pledg
 			if t.AwardedBid != 0 {
 				awarded = t.AwardedBid
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO tenders (area_id, round, opened_at, deadline, association, contact, awarded_bid, award_reason, awarded_at, closed_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (area_id, round) DO UPDATE SET deadline = excluded.deadline, association = excluded.association, contact = excluded.contact,
+			_, err := tx.ExecContext(ctx, `INSERT INTO tenders (area_id, round, opened_at, deadline, association, contact, municipality, awarded_bid, award_reason, awarded_at, closed_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (area_id, round) DO UPDATE SET deadline = excluded.deadline, association = excluded.association, contact = excluded.contact, municipality = excluded.municipality,
 					awarded_bid = excluded.awarded_bid, award_reason = excluded.award_reason, awarded_at = excluded.awarded_at, closed_at = excluded.closed_at`,
-				a.ID, t.Round, formatTime(t.OpenedAt), t.Deadline.Format(time.DateOnly), t.Association, t.Contact, awarded, t.AwardReason, nullTime(t.AwardedAt), nullTime(t.ClosedAt))
+				a.ID, t.Round, formatTime(t.OpenedAt), t.Deadline.Format(time.DateOnly), t.Association, t.Contact, t.Municipality, awarded, t.AwardReason, nullTime(t.AwardedAt), nullTime(t.ClosedAt))
 			if err != nil {
 				return formatError(err)
 			}

@@ -8,6 +8,7 @@ CREATE TABLE tenders (
 	deadline     date NOT NULL,
 	association  text NOT NULL DEFAULT '',
 	contact      text NOT NULL DEFAULT '',
+	municipality text NOT NULL DEFAULT '',
 	awarded_bid  bigint,
 	award_reason text NOT NULL DEFAULT '',
 	awarded_at   timestamptz,

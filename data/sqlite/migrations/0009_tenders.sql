@@ -11,6 +11,7 @@ CREATE TABLE tenders (
 	deadline     TEXT NOT NULL,
 	association  TEXT NOT NULL DEFAULT '',
 	contact      TEXT NOT NULL DEFAULT '',
+	municipality TEXT NOT NULL DEFAULT '',
 	awarded_bid  INTEGER,
 	award_reason TEXT NOT NULL DEFAULT '',
 	awarded_at   TEXT,
