@@ -58,13 +58,13 @@ func WriteAnnexPDF(w io.Writer, a Annex) error {
 	p.SetCompression(true)
 	p.AddUTF8FontFromBytes(family, "", fontRegular)
 	p.AddUTF8FontFromBytes(family, "B", fontBold)
-	p.SetTitle(l.T("annex.title", a.Area.Name), true)
+	p.SetTitle(l.T("subsidy.title", a.Area.Name), true)
 	p.SetAuthor(orKommunity(a.Association), true)
 	p.SetCreator("kommunity", true)
 	p.SetLang(l.lang)
 	p.SetMargins(marginL, marginT, marginR)
 	p.SetAutoPageBreak(true, marginB)
-	running := l.T("annex.running", a.Area.Name, a.Area.Code, a.Rules.Name)
+	running := l.T("subsidy.running", a.Area.Name, a.Area.Code, a.Rules.Name)
 	p.SetFooterFunc(func() {
 		d.font("", smallSize, colMuted)
 		p.SetXY(marginL, pageH-12)
@@ -72,34 +72,34 @@ func WriteAnnexPDF(w io.Writer, a Annex) error {
 		p.CellFormat(contentW*0.3, 4, l.T("doc.page", p.PageNo()), "", 0, "R", false, 0, "")
 	})
 	p.AddPage()
-	d.heading(l.T("annex.title", a.Area.Name))
+	d.heading(l.T("subsidy.title", a.Area.Name))
 	d.keyValues([][2]string{
-		{l.T("annex.area"), a.Area.Name + " (" + a.Area.Code + ")"},
+		{l.T("subsidy.area"), a.Area.Name + " (" + a.Area.Code + ")"},
 		{l.T("cover.association"), dashIfBlank(a.Association)},
-		{l.T("annex.rules"), a.Rules.Title + " (" + a.Rules.Name + ", " + l.T("annex.valid_from", l.Date(a.Rules.ValidFrom)) + ")"},
-		{l.T("annex.min_own_payment"), l.Money(a.Rules.MinOwnPayment)},
-		{l.T("annex.max_subsidy"), l.Money(a.Rules.MaxSubsidyPerAddress)},
+		{l.T("subsidy.rules"), a.Rules.Title + " (" + a.Rules.Name + ", " + l.T("subsidy.valid_from", l.Date(a.Rules.ValidFrom)) + ")"},
+		{l.T("subsidy.min_own_payment"), l.Money(a.Rules.MinOwnPayment)},
+		{l.T("subsidy.max_subsidy"), l.Money(a.Rules.MaxSubsidyPerAddress)},
 		{l.T("cover.date"), l.Date(date)},
-		{l.T("annex.addresses"), l.Int(int64(len(a.Rows))) + " (" + l.T("annex.complete_n", l.Int(int64(a.Complete))) + ")"},
-		{l.T("annex.own_payments"), l.Money(a.OwnPayments)},
-		{l.T("annex.state_subsidy"), l.Money(a.StateSubsidy)},
+		{l.T("subsidy.addresses"), l.Int(int64(len(a.Rows))) + " (" + l.T("subsidy.complete_n", l.Int(int64(a.Complete))) + ")"},
+		{l.T("subsidy.own_payments"), l.Money(a.OwnPayments)},
+		{l.T("subsidy.state_subsidy"), l.Money(a.StateSubsidy)},
 	}, 55)
 	p.Ln(3)
-	cols := []column{{w: 62, align: "L", title: l.T("annex.col.address")}, {w: 20, align: "R", title: l.T("annex.col.units")},
-		{w: 22, align: "R", title: l.T("annex.col.pledged")}, {w: 32, align: "R", title: l.T("annex.col.own_payment")},
-		{w: 20, align: "R", title: l.T("annex.col.poa")}, {w: 18, align: "C", title: l.T("annex.col.complete")}}
+	cols := []column{{w: 62, align: "L", title: l.T("subsidy.col.address")}, {w: 20, align: "R", title: l.T("subsidy.col.units")},
+		{w: 22, align: "R", title: l.T("subsidy.col.pledged")}, {w: 32, align: "R", title: l.T("subsidy.col.own_payment")},
+		{w: 20, align: "R", title: l.T("subsidy.col.poa")}, {w: 18, align: "C", title: l.T("subsidy.col.complete")}}
 	rows := make([][]string, len(a.Rows))
 	for i, r := range a.Rows {
-		done := l.T("annex.no")
+		done := l.T("subsidy.no")
 		if r.Complete {
-			done = l.T("annex.yes")
+			done = l.T("subsidy.yes")
 		}
 		rows[i] = []string{r.Text, l.Int(int64(r.Units)), l.Int(int64(r.PledgedUnits)), l.Money(r.OwnPayment),
 			l.Int(int64(r.PowerOfAttorney)) + "/" + l.Int(int64(r.PledgedUnits)), done}
 	}
 	d.table(cols, rows, nil)
 	p.Ln(2)
-	d.small(l.T("annex.note"))
+	d.small(l.T("subsidy.note"))
 	if err := p.Error(); err != nil {
 		return err
 	}
@@ -123,48 +123,48 @@ func orKommunity(s string) string {
 func init() {
 	for lang, m := range map[string]map[string]string{
 		"da": {
-			"annex.title":           "Bilag til ansøgning om tilskud: %s",
-			"annex.running":         "Tilskudsbilag %s (%s), regler %s",
-			"annex.area":            "Område",
-			"annex.rules":           "Regelsæt",
-			"annex.valid_from":      "gælder fra %s",
-			"annex.min_own_payment": "Mindste egenbetaling pr. husstand",
-			"annex.max_subsidy":     "Største tilskud pr. adresse",
-			"annex.addresses":       "Adresser med tilmeldte husstande",
-			"annex.complete_n":      "%s med fuldmagt for alle",
-			"annex.own_payments":    "Egenbetaling i alt",
-			"annex.state_subsidy":   "Ansøgt statstilskud (højst loftet pr. adresse)",
-			"annex.col.address":     "Adresse",
-			"annex.col.units":       "Husstande",
-			"annex.col.pledged":     "Tilmeldte",
-			"annex.col.own_payment": "Egenbetaling",
-			"annex.col.poa":         "Fuldmagt",
-			"annex.col.complete":    "Komplet",
-			"annex.yes":             "ja",
-			"annex.no":              "nej",
-			"annex.note":            "Egenbetalingen er den enkelte husstands andel efter områdets fordeling ved de nuværende tilmeldinger, mindst regelsættets mindste egenbetaling. Bilaget indeholder kun antal, ingen navne.",
+			"subsidy.title":           "Bilag til ansøgning om tilskud: %s",
+			"subsidy.running":         "Tilskudsbilag %s (%s), regler %s",
+			"subsidy.area":            "Område",
+			"subsidy.rules":           "Regelsæt",
+			"subsidy.valid_from":      "gælder fra %s",
+			"subsidy.min_own_payment": "Mindste egenbetaling pr. husstand",
+			"subsidy.max_subsidy":     "Største tilskud pr. adresse",
+			"subsidy.addresses":       "Adresser med tilmeldte husstande",
+			"subsidy.complete_n":      "%s med fuldmagt for alle",
+			"subsidy.own_payments":    "Egenbetaling i alt",
+			"subsidy.state_subsidy":   "Ansøgt statstilskud (højst loftet pr. adresse)",
+			"subsidy.col.address":     "Adresse",
+			"subsidy.col.units":       "Husstande",
+			"subsidy.col.pledged":     "Tilmeldte",
+			"subsidy.col.own_payment": "Egenbetaling",
+			"subsidy.col.poa":         "Fuldmagt",
+			"subsidy.col.complete":    "Komplet",
+			"subsidy.yes":             "ja",
+			"subsidy.no":              "nej",
+			"subsidy.note":            "Egenbetalingen er den enkelte husstands andel efter områdets fordeling ved de nuværende tilmeldinger, mindst regelsættets mindste egenbetaling. Bilaget indeholder kun antal, ingen navne.",
 		},
 		"en": {
-			"annex.title":           "Subsidy application annex: %s",
-			"annex.running":         "Subsidy annex %s (%s), rules %s",
-			"annex.area":            "Area",
-			"annex.rules":           "Rule set",
-			"annex.valid_from":      "in force from %s",
-			"annex.min_own_payment": "Minimum own payment per household",
-			"annex.max_subsidy":     "Maximum subsidy per address",
-			"annex.addresses":       "Addresses with pledged households",
-			"annex.complete_n":      "%s with a power of attorney for all",
-			"annex.own_payments":    "Own payments in all",
-			"annex.state_subsidy":   "State subsidy applied for (at most the cap per address)",
-			"annex.col.address":     "Address",
-			"annex.col.units":       "Households",
-			"annex.col.pledged":     "Pledged",
-			"annex.col.own_payment": "Own payment",
-			"annex.col.poa":         "Power of att.",
-			"annex.col.complete":    "Complete",
-			"annex.yes":             "yes",
-			"annex.no":              "no",
-			"annex.note":            "The own payment is each household's share under the area's split at the current pledges, at least the rule set's minimum. The annex holds counts only, no names.",
+			"subsidy.title":           "Subsidy application annex: %s",
+			"subsidy.running":         "Subsidy annex %s (%s), rules %s",
+			"subsidy.area":            "Area",
+			"subsidy.rules":           "Rule set",
+			"subsidy.valid_from":      "in force from %s",
+			"subsidy.min_own_payment": "Minimum own payment per household",
+			"subsidy.max_subsidy":     "Maximum subsidy per address",
+			"subsidy.addresses":       "Addresses with pledged households",
+			"subsidy.complete_n":      "%s with a power of attorney for all",
+			"subsidy.own_payments":    "Own payments in all",
+			"subsidy.state_subsidy":   "State subsidy applied for (at most the cap per address)",
+			"subsidy.col.address":     "Address",
+			"subsidy.col.units":       "Households",
+			"subsidy.col.pledged":     "Pledged",
+			"subsidy.col.own_payment": "Own payment",
+			"subsidy.col.poa":         "Power of att.",
+			"subsidy.col.complete":    "Complete",
+			"subsidy.yes":             "yes",
+			"subsidy.no":              "no",
+			"subsidy.note":            "The own payment is each household's share under the area's split at the current pledges, at least the rule set's minimum. The annex holds counts only, no names.",
 		},
 	} {
 		for k, v := range m {

@@ -371,7 +371,7 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 	b.waitPage("choose", "#pledge-form")
 	tabTo("name", 10)
 	b.do("type name", chromedp.KeyEvent("Kirsten Tastatur"))
-	for _, want := range []string{"email", "phone", "consent", "pledge-submit"} {
+	for _, want := range []string{"email", "phone", "consent", "power-of-attorney", "pledge-submit"} {
 		b.do("tab", chromedp.KeyEvent(kb.Tab))
 		if got := b.eval(`document.activeElement.id`); got != want {
 			t.Fatalf("tab reached %q, want %q", got, want)

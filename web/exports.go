@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -63,6 +64,12 @@ func (s *Server) exportPledges(c *gin.Context) {
 }
 
 func (s *Server) annex(c *gin.Context) (report.Annex, bool) {
+	// The language is checked first: the annex's reading is audited.
+	lang := c.DefaultQuery("lang", "da")
+	if !slices.Contains(report.Languages(), lang) {
+		s.writeError(c, pledge.FieldError("lang", "language must be da or en"))
+		return report.Annex{}, false
+	}
 	an, err := s.svc.SubsidyAnnex(c.Request.Context(), c.Param("code"), c.Query("rules"))
 	if err != nil {
 		s.writeError(c, err)
@@ -72,7 +79,7 @@ func (s *Server) annex(c *gin.Context) (report.Annex, bool) {
 	if t, err := s.svc.Tender(c.Request.Context(), an.Area.Code); err == nil && t.Association != "" {
 		assoc = t.Association
 	}
-	return report.Annex{SubsidyAnnex: an, Association: assoc, Lang: c.DefaultQuery("lang", "da")}, true
+	return report.Annex{SubsidyAnnex: an, Association: assoc, Lang: lang}, true
 }
 
 // exportSubsidyCSV: GET /api/areas/{code}/export/subsidy.csv[?rules=NAME].

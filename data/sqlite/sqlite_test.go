@@ -68,3 +68,7 @@ func TestDashboardConformance(t *testing.T) {
 func BenchmarkWebhookDelivery(b *testing.B) {
 	storetest.BenchWebhookDelivery(b, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
+
+func TestSubsidyConformance(t *testing.T) {
+	storetest.RunSubsidy(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
