@@ -6,6 +6,9 @@ import "math"
 // O(2^n n^2): 12 stops take about a millisecond).
 const ExactMax = 12
 
+// heldKarpMax bounds HeldKarp's table (2^16 x 16 entries, 8 MB).
+const heldKarpMax = 16
+
 // heuristicStarts is how many nearest-neighbour starts Heuristic improves;
 // more finds slightly shorter routes at a linear cost.
 const heuristicStarts = 12
@@ -24,12 +27,15 @@ func Order(m [][]float64) []int {
 }
 
 // HeldKarp returns a shortest open path through every point of m by
-// dynamic programming over subsets. It needs 2^n n memory; use it for
-// small n only.
+// dynamic programming over subsets. It needs 2^n n memory, so above
+// heldKarpMax points it answers Heuristic's path instead.
 func HeldKarp(m [][]float64) []int {
 	n := len(m)
 	if n <= 2 {
 		return identity(n)
+	}
+	if n > heldKarpMax {
+		return Heuristic(m)
 	}
 	full := 1<<n - 1
 	dp := make([]float64, (full+1)*n) // dp[mask*n+j]: shortest path over mask ending at j

@@ -1,11 +1,13 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -255,7 +257,12 @@ func pdfToText(t *testing.T, pdf []byte) string {
 // record an outcome by typing a code, give a walk to a volunteer and take
 // it back; the volunteer's name is on the coordinator's page only.
 func TestWalksPage(t *testing.T) {
-	srv, svc, _ := newServer(t, web.Config{WalkPDF: walkPDF, WalkCSV: walkCSV})
+	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	svc, _ := MustOpenDemoService(t, func() time.Time { return now })
+	// Every log line, at every level, to check that no volunteer's name
+	// is in one.
+	var logs bytes.Buffer
+	srv := web.NewServer(svc, web.Config{WalkPDF: walkPDF, WalkCSV: walkCSV}, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	u := mustUser(t, svc, pledge.InviteRequest{Email: "co@forening.example", Name: "Co", Role: pledge.RoleCoordinator, Areas: []string{areaA}})
 	cl := newClient(t, srv, "198.51.100.7")
 	if w := cl.postJSON("/api/session", `{"email":"`+u.Email+`","password":"`+authzPassword+`"}`); w.Code != 200 {
@@ -325,6 +332,12 @@ func TestWalksPage(t *testing.T) {
 	}
 	if body := cl.get(page).Body.String(); strings.Contains(body, "Kirsten") {
 		t.Errorf("returned walk still shows the volunteer")
+	}
+	if logs.Len() == 0 {
+		t.Error("no log lines: the check below proves nothing")
+	}
+	if strings.Contains(logs.String(), "Kirsten") || strings.Contains(logs.String(), "degaard") {
+		t.Errorf("a log line has the volunteer's name:\n%s", logs.String())
 	}
 	// Never on a public page.
 	for _, p := range []string{"/", "/api/areas/" + areaA, "/search?q=ba"} {
