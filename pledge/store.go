@@ -81,6 +81,8 @@ type Store interface {
 	TileStore
 	// TenderStore keeps tenders and bids.
 	TenderStore
+	// WalkStore keeps walk lists and address outcomes.
+	WalkStore
 	// DashboardStore is what the coordinator's dashboard reads.
 	DashboardStore
 	// SubsidyStore keeps subsidy rule sets and powers of attorney.

@@ -36,6 +36,7 @@ type accountView struct {
 	Pledges     []pledgeRow
 	Coordinates []string
 	IsAdmin     bool
+	Walks       *walksView // the walk-list page
 	Hooks       *hooksView // /provider/webhooks
 }
 

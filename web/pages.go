@@ -546,6 +546,7 @@ var reasonKeys = map[string]string{
 	pledge.ReasonLinkExpired:     "err.link_expired",
 	pledge.ReasonLinkUsed:        "err.link_used",
 	pledge.ReasonAccountExists:   "err.account_exists",
+	pledge.ReasonWalkTaken:       "err.walk_taken",
 	pledge.ReasonTenderState:     "err.tender_state",
 	pledge.ReasonBidsClosed:      "err.bids_closed",
 	pledge.ReasonNotPDF:          "err.attachment_pdf",

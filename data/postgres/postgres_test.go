@@ -161,6 +161,10 @@ func TestTenderConformance(t *testing.T) {
 	storetest.RunTenders(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
 
+func TestWalkConformance(t *testing.T) {
+	storetest.RunWalks(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
 func TestDashboardConformance(t *testing.T) {
 	storetest.RunDashboard(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
