@@ -89,6 +89,8 @@ type Store interface {
 	SubsidyStore
 	// SettingsStore writes area settings with their extensions.
 	SettingsStore
+	// EntryStore keeps how entered pledges came.
+	EntryStore
 	// WebhookStore keeps webhook endpoints and their delivery logs.
 	WebhookStore
 

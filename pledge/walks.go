@@ -477,6 +477,12 @@ func (s *Service) AddressByWalkCode(ctx context.Context, area, code string) (Add
 	if err := s.Can(ctx, ActionViewWalks, area); err != nil {
 		return Address{}, err
 	}
+	return s.addressByWalkCode(ctx, area, code)
+}
+
+// addressByWalkCode is AddressByWalkCode for a caller that has checked
+// its own permission (entering a pledge by code).
+func (s *Service) addressByWalkCode(ctx context.Context, area, code string) (Address, error) {
 	c, ok := NormaliseWalkCode(code)
 	if !ok {
 		return Address{}, FieldError("code", "%q is not a walk code like 12W3-07", truncate(code, 40))

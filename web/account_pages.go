@@ -64,6 +64,7 @@ type pledgeRow struct {
 	Address    string // the address text, which a volunteer can find
 	Created    string
 	StatusText string
+	Source     string // online, paper, phone or door
 }
 
 // accountPage starts an account page: never cached, never sent as a

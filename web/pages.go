@@ -52,6 +52,7 @@ type pageData struct {
 	Account     *accountView // the account pages
 	Tender      *tenderPage  // the tender pages
 	Dashboard   *dashboardView
+	Entry       *entryView
 }
 
 type langLink struct {

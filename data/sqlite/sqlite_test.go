@@ -72,3 +72,7 @@ func BenchmarkWebhookDelivery(b *testing.B) {
 func TestSubsidyConformance(t *testing.T) {
 	storetest.RunSubsidy(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
+
+func TestEntryConformance(t *testing.T) {
+	storetest.RunEntry(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}

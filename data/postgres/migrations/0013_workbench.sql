@@ -24,3 +24,12 @@ CREATE TABLE deadline_extensions (
 	at        timestamptz NOT NULL
 );
 CREATE INDEX deadline_extensions_area ON deadline_extensions (area_id, id);
+
+-- How a pledge entered by a coordinator came (as on SQLite).
+CREATE TABLE pledge_entries (
+	pledge_id  bigint PRIMARY KEY,
+	source     text NOT NULL,
+	batch      text NOT NULL,
+	entered_by text NOT NULL,
+	at         timestamptz NOT NULL
+);

@@ -28,3 +28,13 @@ CREATE TABLE deadline_extensions (
 	at        TEXT NOT NULL
 );
 CREATE INDEX deadline_extensions_area ON deadline_extensions(area_id, id);
+
+-- How a pledge entered by a coordinator came: paper, phone or door, the
+-- sheet or batch, and who entered it. Online pledges have no row.
+CREATE TABLE pledge_entries (
+	pledge_id  INTEGER PRIMARY KEY REFERENCES pledges(id),
+	source     TEXT NOT NULL,
+	batch      TEXT NOT NULL,
+	entered_by TEXT NOT NULL,
+	at         TEXT NOT NULL
+);
