@@ -114,7 +114,7 @@ func TestBrowserDashboard(t *testing.T) {
 // listens, as on a machine without internet.
 func startHandler(t *testing.T, svc *pledge.Service) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(web.NewServer(svc, web.Config{PledgeRateLimit: -1, TenderPackage: tenderPackageFor(svc),
+	srv := httptest.NewServer(web.NewServer(svc, web.Config{PledgeRateLimit: -1, TenderPackage: tenderPackageFor(svc), WalkPDF: walkPDF, WalkCSV: walkCSV,
 		TileURL: "http://127.0.0.1:9/{z}/{x}/{y}.png", TileAttribution: "unreachable tiles"}, quietLog()))
 	t.Cleanup(srv.Close)
 	return srv

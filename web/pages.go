@@ -53,6 +53,7 @@ type pageData struct {
 	Tender      *tenderPage  // the tender pages
 	Dashboard   *dashboardView
 	Entry       *entryView
+	Settings    *settingsView
 }
 
 type langLink struct {

@@ -402,8 +402,42 @@
       .catch(function () { box.setAttribute('data-loaded', 'failed'); });
   }
 
+  // --- The settings page's POP: the area's outline, a marker at the POP,
+  // and a click that moves it and fills in the longitude and latitude.
+  function setupPOPMap() {
+    var box = document.getElementById('pop-map');
+    if (!box) return;
+    if (!window.L) { box.classList.add('failed'); box.textContent = M['map.failed']; return; }
+    var code = box.getAttribute('data-area');
+    var lonIn = document.getElementById('c-pop-lon'), latIn = document.getElementById('c-pop-lat');
+    var map = L.map(box, { scrollWheelZoom: false, zoomSnap: 0.25 }).setView([56, 10.5], 7);
+    var tiles = box.getAttribute('data-tiles');
+    if (tiles) L.tileLayer(tiles, { maxZoom: 19, attribution: box.getAttribute('data-attribution') || '' }).addTo(map);
+    var marker = null;
+    function place(lat, lon) {
+      if (marker) marker.setLatLng([lat, lon]);
+      else marker = L.circleMarker([lat, lon], { radius: 8, color: '#c81e2d', weight: 3, fillColor: '#fff', fillOpacity: 1, className: 'pop-marker' }).addTo(map);
+    }
+    var lon0 = parseFloat(lonIn.value), lat0 = parseFloat(latIn.value);
+    if (!isNaN(lon0) && !isNaN(lat0)) place(lat0, lon0);
+    fetch('/ogc/collections/areas/items/' + encodeURIComponent(code), { headers: { Accept: 'application/geo+json' } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (f) {
+        var layer = L.geoJSON(f, { style: { color: '#1d3557', weight: 2, fillOpacity: 0.05 }, interactive: false }).addTo(map);
+        if (layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { padding: [8, 8], animate: false });
+        box.setAttribute('data-loaded', 'true');
+      })
+      .catch(function () { box.setAttribute('data-loaded', 'failed'); });
+    map.on('click', function (ev) {
+      lonIn.value = ev.latlng.lng.toFixed(6);
+      latIn.value = ev.latlng.lat.toFixed(6);
+      place(ev.latlng.lat, ev.latlng.lng);
+    });
+  }
+
   setupSearch();
   setupMap();
+  setupPOPMap();
   setupTenderMap();
   setupAreaMap();
   setupPrice();
