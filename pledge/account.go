@@ -105,6 +105,7 @@ const (
 	ActionBid             Action = "bids.submit"      // submit, change and withdraw one's company's bids
 	ActionViewBids        Action = "bids.view"        // every bid of an area
 	ActionEnterPledges    Action = "pledges.enter"    // enter paper, phone and door pledges on a resident's behalf
+	ActionImport          Action = "data.import"      // import areas, addresses and roads (they concern every area)
 	ActionManageWalks     Action = "walks.manage"     // generate walk lists, assign and return walks, record outcomes
 	ActionViewWalks       Action = "walks.view"       // an area's walk lists (with volunteers' names) and outcomes
 )
@@ -141,6 +142,7 @@ var Permissions = []Permission{
 	{RoleAdmin, ActionMoveBack, ReachAll, ScopeAdmin},
 	{RoleAdmin, ActionViewBids, ReachAll, ScopeRead},
 	{RoleAdmin, ActionEnterPledges, ReachAll, ScopeAdmin},
+	{RoleAdmin, ActionImport, ReachAll, ScopeAdmin},
 	{RoleAdmin, ActionManageWalks, ReachAll, ScopeAdmin},
 	{RoleAdmin, ActionViewWalks, ReachAll, ScopeRead},
 	{RoleAdmin, ActionManageWebhooks, ReachAll, ScopeAdmin},

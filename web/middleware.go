@@ -44,12 +44,18 @@ func (s *Server) logRequests(c *gin.Context) {
 var uploadRoutes = map[string]bool{"/api/areas/:code/bids": true, "/api/bids/:id": true,
 	"/provider/areas/:code/bid": true}
 
+// importRoutes take a whole import file.
+var importRoutes = map[string]bool{"/admin/import": true}
+
 // limitBody bounds the request body and the request's context.
 func (s *Server) limitBody(c *gin.Context) {
 	if c.Request.Body != nil {
 		limit := s.cfg.MaxBodyBytes
 		if uploadRoutes[c.FullPath()] {
 			limit = max(limit, pledge.MaxBidAttachment+1<<20)
+		}
+		if importRoutes[c.FullPath()] {
+			limit = max(limit, MaxUploadBytes)
 		}
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	}

@@ -54,6 +54,7 @@ type pageData struct {
 	Dashboard   *dashboardView
 	Entry       *entryView
 	Settings    *settingsView
+	Import      *importView
 }
 
 type langLink struct {

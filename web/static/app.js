@@ -435,8 +435,44 @@
     });
   }
 
+  // --- Imports: the upload with a progress bar, then the preview's map.
+  function setupImport() {
+    var form = document.getElementById('import-form');
+    var bar = document.getElementById('upload-progress');
+    if (form && bar && window.XMLHttpRequest && window.FormData) {
+      form.addEventListener('submit', function (ev) {
+        ev.preventDefault();
+        var xhr = new XMLHttpRequest();
+        xhr.open('POST', form.action);
+        bar.hidden = false;
+        xhr.upload.onprogress = function (e) { if (e.lengthComputable) bar.value = Math.round(e.loaded * 100 / e.total); };
+        xhr.onload = function () {
+          // The answer is the preview page: show it as the browser would.
+          document.open(); document.write(xhr.responseText); document.close();
+          history.replaceState(null, '', form.action);
+        };
+        xhr.onerror = function () { form.submit(); };
+        xhr.send(new FormData(form));
+      });
+    }
+    var box = document.getElementById('import-map');
+    if (!box || !window.L) return;
+    var map = L.map(box, { scrollWheelZoom: false, zoomSnap: 0.25 }).setView([56, 10.5], 7);
+    var tiles = box.getAttribute('data-tiles');
+    if (tiles) L.tileLayer(tiles, { maxZoom: 19, attribution: box.getAttribute('data-attribution') || '' }).addTo(map);
+    try {
+      var layer = L.geoJSON(JSON.parse(box.getAttribute('data-geojson') || '{}'), {
+        style: { color: '#1d3557', weight: 2, fillOpacity: 0.1 },
+        pointToLayer: function (f, ll) { return L.circleMarker(ll, { radius: 3, weight: 1, color: '#1d3557', fillColor: '#2a7f62', fillOpacity: 1 }); }
+      }).addTo(map);
+      if (layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { padding: [8, 8], animate: false });
+      box.setAttribute('data-loaded', 'true');
+    } catch (e) { box.setAttribute('data-loaded', 'failed'); }
+  }
+
   setupSearch();
   setupMap();
+  setupImport();
   setupPOPMap();
   setupTenderMap();
   setupAreaMap();
