@@ -320,7 +320,8 @@ type AccountStore interface {
 	AreaPledges(ctx context.Context, code string, audit AuditEntry) ([]Pledge, error)
 	// UpdateAreaAudited is UpdateArea with an audit entry in its
 	// transaction.
-	UpdateAreaAudited(ctx context.Context, a Area, audit AuditEntry) error
+	// events are recorded in it too, each once per key.
+	UpdateAreaAudited(ctx context.Context, a Area, audit AuditEntry, events ...Event) error
 	// SetCostParamsAudited is CostStore.SetCostParams with an audit entry
 	// in its transaction.
 	SetCostParamsAudited(ctx context.Context, code string, p CostParams, audit AuditEntry) error

@@ -13,6 +13,9 @@ type AreaSettings struct {
 	Deadline         *time.Time
 	ClearDeadline    bool
 	Status           *AreaStatus
+	// ConfirmDays is how many days an unconfirmed pledge waits for its
+	// confirmation before it lapses, 1 to MaxConfirmDays.
+	ConfirmDays *int
 }
 
 var knownStatus = map[AreaStatus]bool{
@@ -54,6 +57,12 @@ func (s *Service) UpdateAreaSettings(ctx context.Context, code string, set AreaS
 		t := d.UTC()
 		a.Deadline = &t
 	}
+	if d := set.ConfirmDays; d != nil {
+		if *d < 1 || *d > MaxConfirmDays {
+			return Area{}, FieldError("confirm_days", "the days to confirm a pledge must be from 1 to %d, not %d", MaxConfirmDays, *d)
+		}
+		a.ConfirmDays = *d
+	}
 	if st := set.Status; st != nil {
 		if !knownStatus[*st] {
 			return Area{}, FieldError("status", "unknown status %q", *st)
@@ -67,7 +76,17 @@ func (s *Service) UpdateAreaSettings(ctx context.Context, code string, set AreaS
 		a.Status = *st
 	}
 	e := s.audit(ctx, "area.update", code, "area:"+code, old, areaSettingsView(a))
-	if err := s.store.UpdateAreaAudited(ctx, a, e); err != nil {
+	var events []Event
+	if prev := old["deadline"].(*time.Time); prev != nil && a.Deadline != nil && a.Deadline.After(*prev) {
+		// Told to the pledgers; the key holds both dates and the time of
+		// the change, so each extension is one event, its notices once.
+		now := s.now()
+		events = append(events, Event{Kind: EventDeadlineExtended, AreaCode: code, At: now,
+			Key: EventDeadlineExtended + ":" + code + ":" + prev.Format(time.DateOnly) + ":" + a.Deadline.Format(time.DateOnly) + ":" + now.Format(time.RFC3339Nano),
+			Payload: mustJSON(map[string]any{"area_code": code, "area_name": a.Name,
+				"old_deadline": prev.Format(time.DateOnly), "new_deadline": a.Deadline.Format(time.DateOnly)})})
+	}
+	if err := s.store.UpdateAreaAudited(ctx, a, e, events...); err != nil {
 		return Area{}, err
 	}
 	s.progress.drop(code)
@@ -77,7 +96,7 @@ func (s *Service) UpdateAreaSettings(ctx context.Context, code string, set AreaS
 // areaSettingsView is what the audit log keeps of an area's settings.
 func areaSettingsView(a Area) map[string]any {
 	return map[string]any{"threshold_percent": a.ThresholdPercent, "threshold_units": a.ThresholdUnits,
-		"deadline": a.Deadline, "status": a.Status}
+		"deadline": a.Deadline, "status": a.Status, "confirm_days": confirmDays(a)}
 }
 
 // DeadlineOn is the deadline of a day: pledges close at the end of it

@@ -52,3 +52,7 @@ func TestWebhookConformance(t *testing.T) {
 func TestOutboxConformance(t *testing.T) {
 	storetest.RunOutbox(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
+
+func TestResidentConformance(t *testing.T) {
+	storetest.RunResidents(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
