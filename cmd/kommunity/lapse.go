@@ -10,10 +10,12 @@ import (
 	"github.com/kommunity/kommunity/pledge"
 )
 
-// runLapse lapses overdue areas once, for cron or by hand; serve does the
-// same every --lapse-interval.
+// runLapse lapses overdue areas and unconfirmed pledges once, for cron or
+// by hand; serve does the same every --lapse-interval. With --smtp-url the
+// pledgers' notices are queued (kommunity dispatch sends them).
 func runLapse(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cfg, errs := storeFlagSet("lapse", stderr)
+	cfg.mailFlags(fs, errs)
 	if err := parseNoArgs(fs, args, *errs); err != nil {
 		return err
 	}
@@ -22,6 +24,14 @@ func runLapse(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer done()
+	svc.Mail = cfg.SMTPURL != ""
+	n, err := svc.LapseUnconfirmed(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		fmt.Fprintf(stdout, "%d unconfirmed pledge(s) lapsed\n", n)
+	}
 	lapsed, err := svc.LapseOverdue(ctx)
 	for _, a := range lapsed {
 		fmt.Fprintf(stdout, "%s: lapsed, %d pledge(s) lapsed\n", a.Code, a.Pledges)
@@ -38,6 +48,11 @@ func lapseLoop(ctx context.Context, svc *pledge.Service, interval time.Duration,
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		if n, err := svc.LapseUnconfirmed(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("lapsing unconfirmed pledges failed", "err", err)
+		} else if n > 0 {
+			log.Info("unconfirmed pledges lapsed", "pledges", n)
+		}
 		lapsed, err := svc.LapseOverdue(ctx)
 		if err != nil && ctx.Err() == nil {
 			log.Warn("lapsing overdue areas failed", "err", err)
