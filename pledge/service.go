@@ -195,6 +195,9 @@ func (r PledgeRequest) Validate() error {
 	if !r.Consent {
 		return Invalid("consent", ReasonConsentRequired, "accept the area's terms to pledge")
 	}
+	if r.Language != "" && ResidentLanguage(r.Language) != r.Language {
+		return Invalid("language", ReasonInvalid, "the language must be da or en")
+	}
 	return nil
 }
 

@@ -493,7 +493,7 @@ func (s *Server) audit(c *gin.Context) {
 }
 
 // updateArea: PATCH /api/areas/{code} {"threshold_percent",
-// "threshold_units","deadline":"YYYY-MM-DD"|null,"status"}: coordinators
+// "threshold_units","deadline":"YYYY-MM-DD"|null,"status","confirm_days"}: coordinators
 // of the area and admins.
 func (s *Server) updateArea(c *gin.Context) {
 	var in struct {
@@ -502,12 +502,14 @@ func (s *Server) updateArea(c *gin.Context) {
 		Deadline         *string  `json:"deadline"`
 		ClearDeadline    bool     `json:"clear_deadline"`
 		Status           *string  `json:"status"`
+		ConfirmDays      *int     `json:"confirm_days"`
 	}
 	if err := decodeJSON(c.Request, &in); err != nil {
 		s.writeError(c, err)
 		return
 	}
-	set := pledge.AreaSettings{ThresholdPercent: in.ThresholdPercent, ThresholdUnits: in.ThresholdUnits, ClearDeadline: in.ClearDeadline}
+	set := pledge.AreaSettings{ThresholdPercent: in.ThresholdPercent, ThresholdUnits: in.ThresholdUnits, ClearDeadline: in.ClearDeadline,
+		ConfirmDays: in.ConfirmDays}
 	if in.Deadline != nil {
 		d, err := time.Parse("2006-01-02", *in.Deadline)
 		if err != nil {

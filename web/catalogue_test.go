@@ -182,7 +182,7 @@ func pledgeBody(id string, extra string) string {
 		base[strings.Trim(k, `"`)] = v
 	}
 	parts := []string{}
-	for _, k := range []string{"address_id", "unit", "name", "email", "phone", "consent"} {
+	for _, k := range []string{"address_id", "unit", "name", "email", "phone", "consent", "language"} {
 		if v, ok := base[k]; ok {
 			parts = append(parts, `"`+k+`":`+v)
 		}
@@ -277,6 +277,15 @@ func (f *catalogueFixture) cases() []hostile {
 			form: url.Values{"name": {"Fixture\u202ePerson"}, "email": {"fixture@example.dk"}}, status: 400},
 		{name: "ContactFormCrossSite", method: "POST", path: "/p/" + f.token + "/contact",
 			form: url.Values{"name": {"Evil"}, "email": {"evil@example.dk"}}, header: map[string]string{"Sec-Fetch-Site": "cross-site"}, status: 403},
+		// Residents' confirmation links and notices (issue 14).
+		{name: "PledgeLanguageUnknown", method: "POST", path: "/api/pledges", body: pledgeBody(id, `language:"xx"`), header: asJSON, status: 400, field: "language"},
+		{name: "ConfirmUnknownSecret", method: "POST", path: "/confirm/" + strings.Repeat("x", 43), form: url.Values{}, status: 404},
+		{name: "ConfirmSecretTooLong", method: "POST", path: "/confirm/" + strings.Repeat("x", 5000), form: url.Values{}, status: 404},
+		{name: "ConfirmFormNoCSRF", method: "POST", path: "/confirm/" + strings.Repeat("x", 43), form: url.Values{}, csrf: str(""), status: 403},
+		{name: "ConfirmPageMarkup", method: "GET", path: "/confirm/%3Cscript%3Ealert(1)%22%3E", status: 200, reject: []string{"<script>alert"}},
+		{name: "NoticesFormBadValue", method: "POST", path: "/p/" + f.token + "/notices", form: url.Values{"notices": {"maybe\x00"}}, status: 400},
+		{name: "NoticesFormUnknownToken", method: "POST", path: "/p/" + strings.Repeat("x", 43) + "/notices", form: url.Values{"notices": {"off"}}, status: 404},
+		{name: "NoticesFormNoCSRF", method: "POST", path: "/p/" + f.token + "/notices", form: url.Values{"notices": {"off"}}, csrf: str(""), status: 403},
 		// The pledge form.
 		{name: "PledgeFormNoCSRF", method: "POST", path: "/pledge", csrf: str(""),
 			form: url.Values{"address_id": {id}, "name": {"Ada"}, "email": {"ada@example.dk"}, "consent": {"yes"}}, status: 403},

@@ -88,6 +88,7 @@ type areaView struct {
 	Deadline, Days                 string
 	Fill, Marker                   string // SVG x positions, 0-100
 	Band                           string // colour band, as on the map
+	Unconfirmed                    string // "" or the units awaiting confirmation, apart from the counted ones
 }
 
 type addressView struct {
@@ -103,6 +104,12 @@ type pledgeView struct {
 	Created            string
 	Active             bool
 	Name, Email, Phone string
+	// Unconfirmed: waiting for the e-mailed confirmation link; Confirm
+	// says so and until when.
+	Unconfirmed bool
+	Confirm     string
+	NoticesOff  bool
+	LapseRules  []string // the lapse rules in plain words
 }
 
 func svgNumber(f float64) string { return strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64) }
@@ -124,6 +131,9 @@ func (s *Server) areaView(l *Locale, a pledge.Area) areaView {
 	}
 	if a.ThresholdUnits > 0 {
 		v.Threshold += ", " + l.T("progress.min_units", l.Int(a.ThresholdUnits))
+	}
+	if a.UnconfirmedUnits > 0 {
+		v.Unconfirmed = l.N("progress.unconfirmed", a.UnconfirmedUnits)
 	}
 	if a.Deadline == nil {
 		v.Deadline = l.T("progress.no_deadline")
@@ -396,7 +406,7 @@ func (s *Server) postPledge(c *gin.Context) {
 	// whatever the form holds.
 	req := pledge.PledgeRequest{
 		AddressID: f.Get("address_id"), Unit: unit, Name: f.Get("name"), Email: f.Get("email"), Phone: f.Get("phone"),
-		Consent: f.Get("consent") != "", Limit: s.pledgeLimit(c),
+		Consent: f.Get("consent") != "", Limit: s.pledgeLimit(c), Language: l.Lang,
 	}
 	// A bot fills every field, a person never sees this one. The bot is
 	// told it worked, and nothing is stored (but the attempt counts).
@@ -544,6 +554,15 @@ func (s *Server) pledgeData(c *gin.Context, l *Locale, token string) (*pageData,
 		Unit: pl.Unit, Status: string(pl.Status), StatusText: l.T("pledge." + string(pl.Status)),
 		Created: l.Date(pl.CreatedAt), Active: pl.Status == pledge.PledgeActive,
 		Name: pl.Name, Email: pl.Email, Phone: pl.Phone,
+		Unconfirmed: pl.Unconfirmed && pl.Status == pledge.PledgeActive, NoticesOff: pl.NoticesOff,
+		LapseRules: pledge.LapseRules(l.Lang, area),
+	}
+	if p.Pledge.Unconfirmed {
+		days := area.ConfirmDays
+		if days <= 0 {
+			days = pledge.DefaultConfirmDays
+		}
+		p.Pledge.Confirm = l.T("manage.unconfirmed", l.Date(pl.CreatedAt.AddDate(0, 0, days)))
 	}
 	p.Form.Name, p.Form.Email, p.Form.Phone = pl.Name, pl.Email, pl.Phone
 	p.CanWithdraw = pledge.Withdrawable(area)
@@ -572,8 +591,11 @@ func (s *Server) manage(c *gin.Context) {
 		return
 	}
 	p.Title = l.T("manage.title")
-	if c.Query("saved") != "" && p.Pledge.Active {
+	switch {
+	case c.Query("saved") != "" && p.Pledge.Active:
 		p.Notice = l.T("manage.saved")
+	case c.Query("confirmed") != "" && p.Pledge.Active && !p.Pledge.Unconfirmed:
+		p.Notice = l.T("manage.confirmed")
 	}
 	s.render(c, http.StatusOK, "manage", p)
 }

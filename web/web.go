@@ -166,6 +166,9 @@ func (s *Server) routes() {
 	r.GET("/p/:token/receipt", s.receipt)
 	r.POST("/p/:token/contact", s.checkForm, s.postContact)
 	r.POST("/p/:token/withdraw", s.checkForm, s.postWithdraw)
+	r.POST("/p/:token/notices", s.checkForm, s.postNotices)
+	r.GET("/confirm/:secret", s.confirmPage)
+	r.POST("/confirm/:secret", s.checkForm, s.postConfirm)
 	r.GET("/static/*filepath", s.serveStatic())
 
 	// Accounts. Form posts go through checkForm (CSRF) too.
