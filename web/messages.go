@@ -263,8 +263,8 @@ var catalogues = map[string]map[string]string{
 		"webhooks.event.tender.deadline_changed": "Udbudsfrist ændret",
 		"webhooks.event.tender.awarded":          "Udbud afgjort",
 		// Residents: confirmation, notices, lapse rules (issue 14).
-		"progress.unconfirmed.one":   "+ %s afventer bekræftelse",
-		"progress.unconfirmed.other": "+ %s afventer bekræftelse",
+		"progress.unconfirmed.one":   "og %s afventer bekræftelse",
+		"progress.unconfirmed.other": "og %s afventer bekræftelse",
 		"confirm.title":              "Bekræft din tilmelding",
 		"confirm.text":               "Tryk på knappen for at bekræfte tilmeldingen. Først da tæller den med.",
 		"confirm.button":             "Bekræft min tilmelding",
@@ -535,8 +535,8 @@ var catalogues = map[string]map[string]string{
 		"webhooks.event.tender.deadline_changed": "Tender deadline changed",
 		"webhooks.event.tender.awarded":          "Tender awarded",
 		// Residents: confirmation, notices, lapse rules (issue 14).
-		"progress.unconfirmed.one":   "+ %s awaiting confirmation",
-		"progress.unconfirmed.other": "+ %s awaiting confirmation",
+		"progress.unconfirmed.one":   "and %s awaiting confirmation",
+		"progress.unconfirmed.other": "and %s awaiting confirmation",
 		"confirm.title":              "Confirm your pledge",
 		"confirm.text":               "Press the button to confirm your pledge. Only then does it count.",
 		"confirm.button":             "Confirm my pledge",

@@ -1,0 +1,127 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kommunity/kommunity/pledge"
+	"github.com/kommunity/kommunity/web"
+)
+
+// With a mail server an English page's pledge is mailed a confirmation
+// link in English; until it is used the pledge shows apart on the area's
+// progress ("awaiting confirmation") and not in the counted units; the
+// link's page confirms only on its button; the manage page states the
+// lapse rules and stops the notices.
+func TestConfirmationPages(t *testing.T) {
+	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	st, svc, m := MustOpenDemoStore(t, func() time.Time { return now })
+	svc.Mail, svc.PublicURL = true, "https://k.example"
+	srv := web.NewServer(svc, web.Config{PublicURL: "https://k.example"}, quietLog())
+	addr := addressWith(t, svc, m, 1, 0)
+	ctx := context.Background()
+	before, _ := svc.Area(ctx, addr.AreaCode)
+
+	cl := newClient(t, srv, "192.0.2.40")
+	cl.get("/?lang=en")
+	f := formFor(t, cl, addr.ID)
+	f.Set("name", "Ada Lovelace")
+	f.Set("email", "ada@example.dk")
+	f.Set("consent", "yes")
+	w := cl.post("/pledge", f)
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("pledge: %d %s", w.Code, w.Body)
+	}
+	receipt := strings.TrimPrefix(w.Header().Get("Location"), "https://k.example")
+	manage := strings.TrimSuffix(receipt, "/receipt")
+	if r := cl.get(receipt).Body.String(); !strings.Contains(r, `id="unconfirmed"`) || !strings.Contains(r, "not confirmed yet") {
+		t.Errorf("the receipt does not ask for the confirmation")
+	}
+	after, _ := svc.Area(ctx, addr.AreaCode)
+	if after.PledgedUnits != before.PledgedUnits || after.UnconfirmedUnits != before.UnconfirmedUnits+1 {
+		t.Fatalf("area %d/%d -> %d/%d pledged/unconfirmed; want the pledge apart", before.PledgedUnits, before.UnconfirmedUnits,
+			after.PledgedUnits, after.UnconfirmedUnits)
+	}
+	var area struct {
+		PledgedUnits     int `json:"pledged_units"`
+		UnconfirmedUnits int `json:"unconfirmed_units"`
+		ConfirmDays      int `json:"confirm_days"`
+	}
+	if err := json.Unmarshal(cl.get("/api/areas/"+addr.AreaCode).Body.Bytes(), &area); err != nil ||
+		area.PledgedUnits != after.PledgedUnits || area.UnconfirmedUnits != after.UnconfirmedUnits || area.ConfirmDays != pledge.DefaultConfirmDays {
+		t.Errorf("API area %+v (%v); want %d pledged, %d unconfirmed, %d days", area, err, after.PledgedUnits, after.UnconfirmedUnits, pledge.DefaultConfirmDays)
+	}
+	if page := cl.get("/address?id=" + url.QueryEscape(addr.ID)).Body.String(); !strings.Contains(page, `class="unconfirmed">and 1 awaiting confirmation`) {
+		i := strings.Index(page, `class="summary"`)
+		t.Errorf("the address page does not show the unconfirmed pledge apart: %.300s", page[max(i, 0):])
+	}
+
+	evs, err := st.OutboxEvents(ctx, pledge.EventMail)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("%d e-mails (%v); want the confirmation", len(evs), err)
+	}
+	var msg pledge.MailMessage
+	json.Unmarshal([]byte(evs[0].Payload), &msg)
+	link := regexp.MustCompile(`https://k\.example(/confirm/[A-Za-z0-9_-]+)`).FindStringSubmatch(msg.Text)
+	if msg.To != "ada@example.dk" || msg.Subject != "Confirm your fibre pledge" || link == nil {
+		t.Fatalf("confirmation e-mail %+v", msg)
+	}
+	// Opening the link (a mail scanner does) confirms nothing.
+	page := cl.get(link[1])
+	if page.Code != 200 || !strings.Contains(page.Body.String(), `id="confirm-submit"`) || page.Header().Get("Referrer-Policy") != "no-referrer" {
+		t.Fatalf("confirmation page %d", page.Code)
+	}
+	if a, _ := svc.Area(ctx, addr.AreaCode); a.PledgedUnits != before.PledgedUnits {
+		t.Fatal("opening the link confirmed the pledge")
+	}
+	form := hidden(page.Body.String())
+	w = cl.post(link[1], url.Values{"csrf_token": {form.Get("csrf_token")}})
+	if w.Code != http.StatusSeeOther || !strings.HasSuffix(w.Header().Get("Location"), manage+"?confirmed=1") {
+		t.Fatalf("confirm: %d %q", w.Code, w.Header().Get("Location"))
+	}
+	if a, _ := svc.Area(ctx, addr.AreaCode); a.PledgedUnits != before.PledgedUnits+1 || a.UnconfirmedUnits != before.UnconfirmedUnits {
+		t.Errorf("after the confirmation %d/%d pledged/unconfirmed; want %d/%d", a.PledgedUnits, a.UnconfirmedUnits, before.PledgedUnits+1, before.UnconfirmedUnits)
+	}
+	body := cl.get(manage + "?confirmed=1").Body.String()
+	for _, want := range []string{"Your pledge is confirmed", `id="lapse-rules"`, "within 14 days lapses", "every pledge lapses", `id="notices-submit"`, "Stop e-mails"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("manage page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, `id="unconfirmed"`) {
+		t.Error("manage page still asks for the confirmation")
+	}
+
+	// Stop the notices; the page says so and offers them again.
+	w = cl.post(manage+"/notices", url.Values{"csrf_token": {hidden(body).Get("csrf_token")}, "notices": {"off"}})
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("notices off: %d %s", w.Code, w.Body)
+	}
+	token := strings.TrimPrefix(manage, "/p/")
+	if p, err := svc.Pledge(ctx, token); err != nil || !p.NoticesOff {
+		t.Errorf("notices after stopping: off %v (%v)", p.NoticesOff, err)
+	}
+	if body := cl.get(manage).Body.String(); !strings.Contains(body, "You have stopped the e-mails") || !strings.Contains(body, "Send me e-mails again") {
+		t.Error("manage page does not show the notices stopped")
+	}
+
+	// A used link, posted again, changes nothing; an unknown one is a
+	// clear 404 page.
+	page = cl.get(link[1])
+	if w := cl.post(link[1], url.Values{"csrf_token": {hidden(page.Body.String()).Get("csrf_token")}}); w.Code != http.StatusSeeOther {
+		t.Errorf("second confirmation: %d", w.Code)
+	}
+	if w := cl.post("/confirm/"+strings.Repeat("A", 43), url.Values{"csrf_token": {hidden(page.Body.String()).Get("csrf_token")}}); w.Code != 404 ||
+		!strings.Contains(w.Body.String(), "expired") {
+		t.Errorf("unknown link: %d", w.Code)
+	}
+	if a, _ := svc.Area(ctx, addr.AreaCode); a.PledgedUnits != before.PledgedUnits+1 {
+		t.Errorf("pledged units %d after the repeats; want %d", a.PledgedUnits, before.PledgedUnits+1)
+	}
+}
