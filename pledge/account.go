@@ -96,6 +96,7 @@ const (
 	ActionManageUsers     Action = "users.manage"     // invite, change role and areas, deactivate
 	ActionEditArea        Action = "area.edit"        // threshold, deadline, status, cost parameters
 	ActionViewPledges     Action = "pledges.view"     // an area's pledges with contact data
+	ActionErasePledges    Action = "pledges.erase"    // erase a pledge's contact data on the resident's request
 	ActionViewAudit       Action = "audit.view"       // an area's audit log (all of it for admins)
 	ActionViewTenders     Action = "tenders.view"     // areas open for tender and at threshold
 	ActionDownloadPackage Action = "package.download" // an area's tender package
@@ -126,6 +127,7 @@ var Permissions = []Permission{
 	{RoleAdmin, ActionManageUsers, ReachAll, ScopeAdmin},
 	{RoleAdmin, ActionEditArea, ReachAll, ScopeAdmin},
 	{RoleAdmin, ActionViewPledges, ReachAll, ScopeRead},
+	{RoleAdmin, ActionErasePledges, ReachAll, ScopeAdmin},
 	{RoleAdmin, ActionViewAudit, ReachAll, ScopeRead},
 	{RoleAdmin, ActionViewTenders, ReachAll, ScopeRead},
 	{RoleAdmin, ActionDownloadPackage, ReachAll, ScopeRead},
@@ -134,6 +136,7 @@ var Permissions = []Permission{
 
 	{RoleCoordinator, ActionEditArea, ReachOwnAreas, ScopeAdmin},
 	{RoleCoordinator, ActionViewPledges, ReachOwnAreas, ScopeRead},
+	{RoleCoordinator, ActionErasePledges, ReachOwnAreas, ScopeAdmin},
 	{RoleCoordinator, ActionViewAudit, ReachOwnAreas, ScopeRead},
 	{RoleCoordinator, ActionDownloadPackage, ReachOwnAreas, ScopeRead},
 	{RoleCoordinator, ActionOwnAccount, ReachAll, ScopeAdmin},

@@ -29,6 +29,22 @@ type ResidentStore interface {
 	// SetPledgeNotices turns the notices of the active pledge with token
 	// on or off. ENOTFOUND if no active pledge has the token.
 	SetPledgeNotices(ctx context.Context, token string, on bool, at time.Time) (Pledge, error)
+
+	// ErasePledgeContact erases the name, e-mail, phone and request
+	// fingerprint of the pledge with token, and stops its notices; its
+	// status and unit stay, so an anonymous pledge still counts.
+	// ENOTFOUND if no pledge has the token.
+	ErasePledgeContact(ctx context.Context, token string, at time.Time) (Pledge, error)
+	// EraseAreaPledgeContact is ErasePledgeContact by pledge id, for a
+	// pledge in area code, with audit written in the same transaction.
+	// ENOTFOUND if area code has no pledge id.
+	EraseAreaPledgeContact(ctx context.Context, code string, id int64, at time.Time, audit AuditEntry) (Pledge, error)
+	// EraseClosedContacts notes when each area became built or lapsed
+	// (the first run that finds it so, at at; an area moved back loses
+	// the note) and erases the contact details of every pledge in an
+	// area noted before at less retention. Returns how many pledges it
+	// erased.
+	EraseClosedContacts(ctx context.Context, at time.Time, retention time.Duration) (int, error)
 }
 
 // Languages of residents' e-mails; the first is the default.

@@ -139,3 +139,61 @@ func (s *Store) SetPledgeNotices(ctx context.Context, token string, on bool, at 
 	}
 	return s.PledgeByToken(ctx, token)
 }
+
+// eraseContact is the update that erases a pledge's contact details; $1
+// is the time.
+const eraseContact = `UPDATE pledges p SET name = '', email = '', phone = '', request_hash = '', notices = false, updated_at = $1 `
+
+// ErasePledgeContact erases the contact details of the pledge with token.
+func (s *Store) ErasePledgeContact(ctx context.Context, token string, at time.Time) (pledge.Pledge, error) {
+	tag, err := s.pool.Exec(ctx, eraseContact+`WHERE token = $2`, at, token)
+	if err != nil {
+		return pledge.Pledge{}, formatError(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return pledge.Pledge{}, pledge.Errorf(pledge.ENOTFOUND, "no pledge with this link")
+	}
+	return s.PledgeByToken(ctx, token)
+}
+
+// EraseAreaPledgeContact erases the contact details of pledge id in area
+// code, with audit, in one transaction.
+func (s *Store) EraseAreaPledgeContact(ctx context.Context, code string, id int64, at time.Time, audit pledge.AuditEntry) (pledge.Pledge, error) {
+	var out pledge.Pledge
+	err := s.withAudit(ctx, audit, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, eraseContact+`FROM addresses ad JOIN areas ar ON ar.id = ad.area_id
+			WHERE p.id = $2 AND ad.id = p.address_id AND ar.code = $3`, at, id, code)
+		if err != nil {
+			return formatError(err)
+		}
+		if tag.RowsAffected() == 0 {
+			return pledge.Errorf(pledge.ENOTFOUND, "area %s has no pledge %d", code, id)
+		}
+		out, err = scanPledge(tx.QueryRow(ctx, pledgeSelect+`WHERE p.id = $1`, id))
+		return err
+	})
+	return out, err
+}
+
+// EraseClosedContacts notes closed areas and erases the contact details
+// of pledges in those closed for longer than retention, in one
+// transaction.
+func (s *Store) EraseClosedContacts(ctx context.Context, at time.Time, retention time.Duration) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE areas SET closed_at = $1 WHERE status IN ('built', 'lapsed') AND closed_at IS NULL`, at)
+		b.Queue(`UPDATE areas SET closed_at = NULL WHERE status NOT IN ('built', 'lapsed') AND closed_at IS NOT NULL`)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return formatError(err)
+		}
+		tag, err := tx.Exec(ctx, eraseContact+`FROM addresses ad JOIN areas ar ON ar.id = ad.area_id
+			WHERE ad.id = p.address_id AND ar.closed_at <= $2 AND (p.name <> '' OR p.email <> '' OR p.phone <> '')`, at, at.Add(-retention))
+		if err != nil {
+			return formatError(err)
+		}
+		n = int(tag.RowsAffected())
+		return nil
+	})
+	return n, err
+}

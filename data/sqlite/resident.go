@@ -160,3 +160,62 @@ func (s *Store) SetPledgeNotices(ctx context.Context, token string, on bool, at 
 	}
 	return s.PledgeByToken(ctx, token)
 }
+
+// eraseContact is the update that erases a pledge's contact details.
+const eraseContact = `UPDATE pledges SET name = '', email = '', phone = '', request_hash = '', notices = 0, updated_at = ? `
+
+// ErasePledgeContact erases the contact details of the pledge with token.
+func (s *Store) ErasePledgeContact(ctx context.Context, token string, at time.Time) (pledge.Pledge, error) {
+	res, err := s.db.ExecContext(ctx, eraseContact+`WHERE token = ?`, formatTime(at), token)
+	if err != nil {
+		return pledge.Pledge{}, formatError(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return pledge.Pledge{}, pledge.Errorf(pledge.ENOTFOUND, "no pledge with this link")
+	}
+	return s.PledgeByToken(ctx, token)
+}
+
+// EraseAreaPledgeContact erases the contact details of pledge id in area
+// code, with audit, in one transaction.
+func (s *Store) EraseAreaPledgeContact(ctx context.Context, code string, id int64, at time.Time, audit pledge.AuditEntry) (pledge.Pledge, error) {
+	var out pledge.Pledge
+	err := s.withAudit(ctx, audit, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, eraseContact+`WHERE id = ? AND address_seq IN
+			(SELECT seq FROM addresses WHERE area_id = (SELECT id FROM areas WHERE code = ?))`, formatTime(at), id, code)
+		if err != nil {
+			return formatError(err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return pledge.Errorf(pledge.ENOTFOUND, "area %s has no pledge %d", code, id)
+		}
+		out, err = scanPledge(tx.QueryRowContext(ctx, pledgeSelect+`WHERE p.id = ?`, id))
+		return err
+	})
+	return out, err
+}
+
+// EraseClosedContacts notes closed areas and erases the contact details
+// of pledges in those closed for longer than retention, in one immediate
+// transaction.
+func (s *Store) EraseClosedContacts(ctx context.Context, at time.Time, retention time.Duration) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE areas SET closed_at = ? WHERE status IN ('built', 'lapsed') AND closed_at IS NULL`, formatTime(at)); err != nil {
+			return formatError(err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE areas SET closed_at = NULL WHERE status NOT IN ('built', 'lapsed') AND closed_at IS NOT NULL`); err != nil {
+			return formatError(err)
+		}
+		res, err := tx.ExecContext(ctx, eraseContact+`WHERE (name <> '' OR email <> '' OR phone <> '') AND address_seq IN
+			(SELECT ad.seq FROM addresses ad JOIN areas ar ON ar.id = ad.area_id WHERE ar.closed_at <= ?)`,
+			formatTime(at), formatTime(at.Add(-retention)))
+		if err != nil {
+			return formatError(err)
+		}
+		k, _ := res.RowsAffected()
+		n = int(k)
+		return nil
+	})
+	return n, err
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,6 +23,9 @@ func RunResidents(t *testing.T, open Opener) {
 		{"DeadlineExtendedEvent", testDeadlineExtended},
 		{"NotifyPledgersOnce", testNotifyPledgers},
 		{"AreaLapseNotice", testAreaLapseNotice},
+		{"DeleteMyData", testDeleteMyData},
+		{"CoordinatorErasesContact", testCoordinatorErase},
+		{"RetentionErasesClosedAreas", testRetention},
 	})
 }
 
@@ -430,4 +434,137 @@ func errorField(err error) string {
 		return e.Field
 	}
 	return ""
+}
+
+func setStatus(t *testing.T, svc *pledge.Service, code string, st pledge.AreaStatus) {
+	t.Helper()
+	a := areaByCode(t, svc, code)
+	a.Status = st
+	if err := storeOf(svc).UpdateArea(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testDeleteMyData(t *testing.T, svc *pledge.Service) {
+	ctx := context.Background()
+	mustImport(t, svc)
+	inA, _, err := svc.CreatePledge(ctx, req("a1", 0), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inB, _, err := svc.CreatePledge(ctx, req("b1", 0), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	setStatus(t, svc, "B", pledge.StatusTenderOpen)
+
+	// Collecting: the pledge is withdrawn with its contact details.
+	p, withdrawn, err := svc.DeleteMyData(ctx, inA.Token)
+	if err != nil || !withdrawn || p.Status != pledge.PledgeWithdrawn || p.Name != "" || p.Email != "" {
+		t.Errorf("delete in a collecting area: %+v withdrawn %v (%v); want withdrawn and erased", p, withdrawn, err)
+	}
+	wantUnits(t, svc, "A", 0, 0)
+	// Binding: the pledge stays, anonymous, and still counts.
+	p, withdrawn, err = svc.DeleteMyData(ctx, inB.Token)
+	if err != nil || withdrawn || p.Status != pledge.PledgeActive || p.Name != "" || p.Email != "" || p.Phone != "" || !p.NoticesOff {
+		t.Errorf("delete in a tendered area: %+v withdrawn %v (%v); want active, anonymous, no notices", p, withdrawn, err)
+	}
+	wantUnits(t, svc, "B", 1, 0)
+	if got, err := svc.Pledge(ctx, inB.Token); err != nil || got.Name != "" || got.Email != "" || got.RequestHash != "" {
+		t.Errorf("stored after deletion: %+v (%v); want no contact and no fingerprint", got, err)
+	}
+	if ps, err := storeOf(svc).NoticePledges(ctx, "B"); err != nil || len(ps) != 0 {
+		t.Errorf("notice pledges of B after deletion: %d (%v); want 0", len(ps), err)
+	}
+	// Again: nothing left to erase, no error.
+	if _, _, err := svc.DeleteMyData(ctx, inB.Token); err != nil {
+		t.Errorf("second deletion: %v", err)
+	}
+	if _, _, err := svc.DeleteMyData(ctx, "no-such-token"); pledge.ErrorCode(err) != pledge.ENOTFOUND {
+		t.Errorf("unknown token: %v; want ENOTFOUND", err)
+	}
+}
+
+func testCoordinatorErase(t *testing.T, svc *pledge.Service) {
+	ctx := context.Background()
+	mustImport(t, svc)
+	p, _, err := svc.CreatePledge(ctx, req("a1", 0), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ErasePledgeContact(ctx, "A", p.ID); pledge.ErrorCode(err) != pledge.EUNAUTHORIZED {
+		t.Errorf("anonymous erase: %v; want EUNAUTHORIZED", err)
+	}
+	if _, err := svc.ErasePledgeContact(cliContext(), "B", p.ID); pledge.ErrorCode(err) != pledge.ENOTFOUND {
+		t.Errorf("erase of a pledge in another area: %v; want ENOTFOUND", err)
+	}
+	if got, _ := svc.Pledge(ctx, p.Token); got.Email == "" {
+		t.Fatal("a refused erase erased")
+	}
+	got, err := svc.ErasePledgeContact(cliContext(), "A", p.ID)
+	if err != nil || got.Name != "" || got.Email != "" || got.Status != pledge.PledgeActive {
+		t.Fatalf("erase: %+v (%v); want active and anonymous", got, err)
+	}
+	wantUnits(t, svc, "A", 1, 0)
+	entries, err := svc.Audit(cliContext(), "A", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range entries {
+		if e.Action == "pledge.erase" {
+			found = true
+			if strings.Contains(e.Old+e.New, "soren") || e.Target != fmt.Sprintf("pledge:%d", p.ID) {
+				t.Errorf("audit entry %+v holds the erased data or the wrong target", e)
+			}
+		}
+	}
+	if !found {
+		t.Error("no audit entry of the erasure")
+	}
+}
+
+func testRetention(t *testing.T, svc *pledge.Service) {
+	ctx := context.Background()
+	mustImport(t, svc)
+	built, _, err := svc.CreatePledge(ctx, req("a1", 0), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, _, err := svc.CreatePledge(ctx, req("b1", 0), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	setStatus(t, svc, "A", pledge.StatusBuilt)
+	at := func(d time.Duration) {
+		svc.Now = func() time.Time { return Now.Add(d) }
+	}
+	const day = 24 * time.Hour
+	for _, step := range []struct {
+		name string
+		at   time.Duration
+		want int
+	}{{"NotedBuilt", 0, 0}, {"AfterAYearLess", 365*day - time.Minute, 0}, {"AfterAYear", 365*day + time.Minute, 1}, {"Again", 366 * day, 0}} {
+		at(step.at)
+		if n, err := svc.EraseClosedContacts(ctx, 0); err != nil || n != step.want {
+			t.Errorf("%s: %d erased (%v); want %d", step.name, n, err, step.want)
+		}
+	}
+	if p, err := svc.Pledge(ctx, built.Token); err != nil || p.Name != "" || p.Email != "" || p.Status != pledge.PledgeActive {
+		t.Errorf("pledge in the built area: %+v (%v); want anonymous", p, err)
+	}
+	if p, err := svc.Pledge(ctx, open.Token); err != nil || p.Email != "soren@example.dk" {
+		t.Errorf("pledge in the open area: %q (%v); want its e-mail kept", p.Email, err)
+	}
+	// A shorter retention, and an area moved back loses its note.
+	at(366 * day)
+	setStatus(t, svc, "B", pledge.StatusLapsed)
+	if n, err := svc.EraseClosedContacts(ctx, day); err != nil || n != 0 {
+		t.Errorf("B just noted: %d (%v)", n, err)
+	}
+	setStatus(t, svc, "B", pledge.StatusCollecting)
+	at(368 * day)
+	if n, err := svc.EraseClosedContacts(ctx, day); err != nil || n != 0 {
+		t.Errorf("B moved back: %d erased (%v); want 0", n, err)
+	}
 }
