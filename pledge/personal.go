@@ -40,11 +40,14 @@ func (s *Service) DeleteMyData(ctx context.Context, token string) (p Pledge, wit
 // ErasePledgeContact erases the contact details of pledge id in area code
 // on the resident's request (by phone, by letter), keeping the pledge
 // anonymously. Needs pledges.erase (EUNAUTHORIZED, EFORBIDDEN); the
-// erasure is in the audit log, without the erased data. Returns ENOTFOUND
-// if the area has no such pledge.
+// erasure is in the audit log, without the erased data. Returns EINVALID
+// for an id below 1 and ENOTFOUND if the area has no such pledge.
 func (s *Service) ErasePledgeContact(ctx context.Context, code string, id int64) (Pledge, error) {
 	if err := s.Can(ctx, ActionErasePledges, code); err != nil {
 		return Pledge{}, err
+	}
+	if id <= 0 {
+		return Pledge{}, FieldError("id", "a pledge id is a positive whole number")
 	}
 	e := s.audit(ctx, "pledge.erase", code, "pledge:"+strconv.FormatInt(id, 10), nil, map[string]any{"contact": "erased"})
 	return s.store.EraseAreaPledgeContact(ctx, code, id, s.now(), e)

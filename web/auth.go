@@ -431,6 +431,7 @@ type PledgeContactJSON struct {
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	Confirmed bool      `json:"confirmed"` // false while waiting for the resident's confirmation link
 }
 
 // areaPledges: GET /api/areas/{code}/pledges; every call is audited.
@@ -448,7 +449,7 @@ func (s *Server) areaPledges(c *gin.Context) {
 	out := make([]PledgeContactJSON, len(ps))
 	for i, p := range ps {
 		out[i] = PledgeContactJSON{ID: p.ID, AddressID: p.AddressID, Address: texts[p.AddressID], Unit: p.Unit, Name: p.Name, Email: p.Email, Phone: p.Phone,
-			Status: string(p.Status), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+			Status: string(p.Status), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, Confirmed: !p.Unconfirmed}
 	}
 	c.JSON(http.StatusOK, gin.H{"pledges": out})
 }

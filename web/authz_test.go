@@ -96,6 +96,10 @@ var authzTable = map[string]authzCase{
 	"GET /p/:token/receipt":                       {path: "/p/{token}/receipt", status: [6]int{404, 200, 404, 404, 404, 404}},
 	"POST /p/:token/contact":                      {path: "/p/{token}/contact", form: true, status: [6]int{404, 400, 404, 404, 404, 404}},
 	"POST /p/:token/withdraw":                     {path: "/p/{token}/withdraw", form: true, status: [6]int{404, 303, 404, 404, 404, 404}},
+	"GET /p/:token/data.json":                     {path: "/p/{token}/data.json", status: [6]int{404, 200, 404, 404, 404, 404}},
+	"POST /p/:token/delete":                       {path: "/p/{token}/delete", form: true, status: [6]int{404, 303, 404, 404, 404, 404}},
+	// Erasure is idempotent, so every caller may try the same pledge.
+	"DELETE /api/areas/:code/pledges/:id/contact": {path: "/api/areas/" + areaA + "/pledges/{pledgeA}/contact", status: [6]int{401, 401, 403, 200, 403, 200}},
 	"POST /p/:token/notices":                      {path: "/p/{token}/notices", form: true, body: "notices=off", status: [6]int{404, 303, 404, 404, 404, 404}},
 	// Only the resident's e-mail holds a confirmation secret: the page is
 	// a button for anyone; an unknown secret confirms nothing.
@@ -243,6 +247,13 @@ func (f *authzFixture) call(method string, c authzCase, caller string, i int) *h
 	}
 	path = strings.ReplaceAll(path, "{token}", token)
 	path = strings.ReplaceAll(path, "{userB}", fmt.Sprint(f.users["coordinatorB"].ID))
+	if strings.Contains(path, "{pledgeA}") {
+		ps, err := f.svc.AreaPledges(pledge.WithUser(context.Background(), pledge.SystemUser()), areaA)
+		if err != nil || len(ps) == 0 {
+			f.t.Fatalf("pledges of %s: %d, %v", areaA, len(ps), err)
+		}
+		path = strings.ReplaceAll(path, "{pledgeA}", fmt.Sprint(ps[0].ID))
+	}
 	path = strings.ReplaceAll(path, "{webhook}", fmt.Sprint(f.webhook))
 	path = strings.ReplaceAll(path, "{address}", url.QueryEscape(f.addr.ID))
 	path = strings.ReplaceAll(path, "{near}", fmt.Sprintf("lon=%f&lat=%f", f.addr.Point[0], f.addr.Point[1]))

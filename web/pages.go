@@ -596,6 +596,8 @@ func (s *Server) manage(c *gin.Context) {
 		p.Notice = l.T("manage.saved")
 	case c.Query("confirmed") != "" && p.Pledge.Active && !p.Pledge.Unconfirmed:
 		p.Notice = l.T("manage.confirmed")
+	case c.Query("deleted") != "" && p.Pledge.Name == "" && p.Pledge.Email == "" && p.Pledge.Phone == "":
+		p.Notice = l.T("manage.deleted")
 	}
 	s.render(c, http.StatusOK, "manage", p)
 }

@@ -125,3 +125,50 @@ func TestConfirmationPages(t *testing.T) {
 		t.Errorf("pledged units %d after the repeats; want %d", a.PledgedUnits, before.PledgedUnits+1)
 	}
 }
+
+// Through the manage link a resident downloads what is kept about them
+// and deletes it: while pledges may be withdrawn, deleting withdraws.
+func TestMyDataPages(t *testing.T) {
+	srv, svc, m := newServer(t, web.Config{})
+	addr := addressWith(t, svc, m, 1, 0)
+	ctx := context.Background()
+	p, _, err := svc.CreatePledge(ctx, pledge.PledgeRequest{AddressID: addr.ID, Name: "Bjørn Ågård", Email: "bjorn@example.dk",
+		Phone: "+45 11 22 33 44", Consent: true, Language: "da"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := svc.Area(ctx, addr.AreaCode)
+	cl := newClient(t, srv, "192.0.2.41")
+	w := cl.get("/p/" + p.Token + "/data.json")
+	var got map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != 200 {
+		t.Fatalf("data.json: %d %v", w.Code, err)
+	}
+	if got["name"] != "Bjørn Ågård" || got["email"] != "bjorn@example.dk" || got["phone"] != "+45 11 22 33 44" ||
+		got["address_text"] != addr.Text || got["status"] != "active" || got["confirmed"] != true || got["language"] != "da" {
+		t.Errorf("data.json %v", got)
+	}
+	if cd := w.Header().Get("Content-Disposition"); !strings.Contains(cd, "attachment") || w.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("data.json headers: %q, %q", cd, w.Header().Get("Cache-Control"))
+	}
+	page := cl.get("/p/" + p.Token).Body.String()
+	if !strings.Contains(page, `id="delete-submit"`) || !strings.Contains(page, "fortrydes tilmeldingen også") {
+		i := strings.Index(page, "data-heading")
+		t.Fatalf("manage page lacks the deletion and what it does: %.600s", page[max(i, 0):])
+	}
+	w = cl.post("/p/"+p.Token+"/delete", url.Values{"csrf_token": {hidden(page).Get("csrf_token")}})
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("delete: %d %s", w.Code, w.Body)
+	}
+	after := cl.get(strings.TrimPrefix(w.Header().Get("Location"), "http://example.com")).Body.String()
+	if !strings.Contains(after, "Dine kontaktoplysninger er slettet") || strings.Contains(after, "Bjørn") {
+		t.Error("the page after deletion does not say so, or still shows the name")
+	}
+	if a, _ := svc.Area(ctx, addr.AreaCode); a.PledgedUnits != before.PledgedUnits-1 {
+		t.Errorf("pledged %d -> %d; want the pledge withdrawn", before.PledgedUnits, a.PledgedUnits)
+	}
+	json.Unmarshal(cl.get("/p/"+p.Token+"/data.json").Body.Bytes(), &got)
+	if got["name"] != "" || got["email"] != "" || got["phone"] != "" || got["status"] != "withdrawn" {
+		t.Errorf("data.json after deletion %v", got)
+	}
+}

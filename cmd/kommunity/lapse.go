@@ -44,7 +44,7 @@ func runLapse(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // lapseLoop runs LapseOverdue now and then every interval until ctx ends.
 // Several instances may run it: each area is re-checked in its transaction.
-func lapseLoop(ctx context.Context, svc *pledge.Service, interval time.Duration, log *slog.Logger) {
+func lapseLoop(ctx context.Context, svc *pledge.Service, interval, retention time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -59,6 +59,11 @@ func lapseLoop(ctx context.Context, svc *pledge.Service, interval time.Duration,
 		}
 		for _, a := range lapsed {
 			log.Info("area lapsed: deadline passed below threshold", "area", a.Code, "pledges", a.Pledges)
+		}
+		if n, err := svc.EraseClosedContacts(ctx, retention); err != nil && ctx.Err() == nil {
+			log.Warn("erasing contact data past retention failed", "err", err)
+		} else if n > 0 {
+			log.Info("contact data erased: area built or lapsed longer than --retention", "pledges", n)
 		}
 		select {
 		case <-ctx.Done():

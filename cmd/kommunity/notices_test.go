@@ -186,3 +186,16 @@ func body(t *testing.T, m smtptest.Message) string {
 	}
 	return string(b)
 }
+
+// --retention takes whole days, at least one.
+func TestRetentionFlag(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.db")
+	for _, v := range []string{"0", "-3"} {
+		if code, _, errOut := run(t, "serve", "--db", db, "--retention", v); code != 2 || !strings.Contains(errOut, "--retention must be at least 1 day") {
+			t.Errorf("--retention %s: exit %d, %q", v, code, errOut)
+		}
+	}
+	if code, _, errOut := run(t, "serve", "--db", db, "--retention", "1y"); code != 2 || !strings.Contains(errOut, "retention") {
+		t.Errorf("--retention 1y: exit %d, %q", code, errOut)
+	}
+}
