@@ -84,6 +84,8 @@ type Store interface {
 	// ResidentStore confirms pledges and keeps the residents' notices,
 	// data and challenges.
 	ResidentStore
+	// ChallengeStore keeps challenges of the address base.
+	ChallengeStore
 
 	// Events lists outbox events in the order recorded.
 	Events(ctx context.Context) ([]Event, error)

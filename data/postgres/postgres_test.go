@@ -160,3 +160,7 @@ func TestOutboxConformance(t *testing.T) {
 func TestResidentConformance(t *testing.T) {
 	storetest.RunResidents(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
+
+func TestChallengeConformance(t *testing.T) {
+	storetest.RunChallenges(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
