@@ -37,6 +37,7 @@ type accountView struct {
 	Coordinates []string
 	IsAdmin     bool
 	Hooks       *hooksView // /provider/webhooks
+	Challenges  []challengeView
 }
 
 type sessionRow struct {

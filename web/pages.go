@@ -49,6 +49,7 @@ type pageData struct {
 	CanWithdraw bool
 	Notice      string
 	ErrorText   string
+	Challenge   *challengeView // /challenges/{secret}
 	Account     *accountView // the account pages
 }
 
