@@ -50,7 +50,7 @@ type pageData struct {
 	Notice      string
 	ErrorText   string
 	Challenge   *challengeView // /challenges/{secret}
-	Account     *accountView // the account pages
+	Account     *accountView   // the account pages
 }
 
 type langLink struct {
