@@ -172,3 +172,77 @@ func TestMyDataPages(t *testing.T) {
 		t.Errorf("data.json after deletion %v", got)
 	}
 }
+
+// A resident reports a holiday home from the address page, follows the
+// report through its secret link, and sees the coordinator's decision and
+// reason; the accepted report takes the address's units out of the area.
+func TestChallengePages(t *testing.T) {
+	srv, svc, m := newServer(t, web.Config{})
+	addr := addressWith(t, svc, m, 1, 0)
+	ctx := context.Background()
+	before, _ := svc.Area(ctx, addr.AreaCode)
+	cl := newClient(t, srv, "192.0.2.42")
+	cl.get("/?lang=en")
+	page := cl.get("/address?id=" + url.QueryEscape(addr.ID)).Body.String()
+	if !strings.Contains(page, `id="challenge-form"`) {
+		t.Fatal("the address page has no report form")
+	}
+	w := cl.post("/challenge", url.Values{"csrf_token": {hidden(page).Get("csrf_token")}, "address_id": {addr.ID},
+		"kind": {"empty_or_holiday"}, "note": {"Sommerhus, ingen bor der om vinteren"}})
+	if w.Code != http.StatusSeeOther || !strings.Contains(w.Header().Get("Location"), "/challenges/") {
+		t.Fatalf("report: %d %q", w.Code, w.Header().Get("Location"))
+	}
+	outcome := strings.TrimPrefix(w.Header().Get("Location"), "http://example.com")
+	r := cl.get(outcome)
+	if body := r.Body.String(); r.Code != 200 || !strings.Contains(body, "waiting for the association") || !strings.Contains(body, addr.Text) ||
+		r.Header().Get("Referrer-Policy") != "no-referrer" {
+		t.Fatalf("outcome page %d", r.Code)
+	}
+	sys := pledge.WithUser(ctx, pledge.SystemUser())
+	cs, err := svc.AreaChallenges(sys, addr.AreaCode)
+	if err != nil || len(cs) != 1 || cs[0].Kind != pledge.ChallengeEmpty || cs[0].AddressID != addr.ID {
+		t.Fatalf("the area's challenges: %+v (%v)", cs, err)
+	}
+	if _, err := svc.DecideChallenge(sys, addr.AreaCode, cs[0].ID, true, "Checked in BBR: a holiday home"); err != nil {
+		t.Fatal(err)
+	}
+	body := cl.get(outcome).Body.String()
+	if !strings.Contains(body, ">accepted<") || !strings.Contains(body, "Checked in BBR: a holiday home") {
+		t.Error("the outcome page does not show the decision and its reason")
+	}
+	var got ChallengeOutcome
+	json.Unmarshal(cl.get("/api"+outcome).Body.Bytes(), &got)
+	if got.Status != "accepted" || got.Reason != "Checked in BBR: a holiday home" || got.UnitsAfter == nil || *got.UnitsAfter != 0 {
+		t.Errorf("API outcome %+v", got)
+	}
+	if a, _ := svc.Area(ctx, addr.AreaCode); a.Units != before.Units-addr.Units {
+		t.Errorf("eligible units %d -> %d; want -%d", before.Units, a.Units, addr.Units)
+	}
+}
+
+// ChallengeOutcome is the part of GET /api/challenges/{secret} the test reads.
+type ChallengeOutcome struct {
+	Status     string `json:"status"`
+	Reason     string `json:"reason"`
+	UnitsAfter *int   `json:"units_after"`
+}
+
+// Anonymous reports count against the client's limit, as pledges do.
+func TestChallengeRateLimit(t *testing.T) {
+	srv, _, _ := newServer(t, web.Config{PledgeRateLimit: 2, PledgeRateWindow: time.Hour})
+	cl := newClient(t, srv, "192.0.2.43")
+	for i, want := range []int{201, 400, 429, 429} {
+		body := `{"kind":"missing","note":"Skovvej 3"}`
+		if i == 1 {
+			body = `{"kind":"haunted"}` // a bad one counts too
+		}
+		if w := cl.postJSON("/api/challenges", body); w.Code != want {
+			t.Errorf("report %d: %d, want %d: %s", i+1, w.Code, want, w.Body)
+		} else if want == 429 && w.Header().Get("Retry-After") == "" {
+			t.Error("no Retry-After")
+		}
+	}
+	if w := newClient(t, srv, "192.0.2.44").postJSON("/api/challenges", `{"kind":"missing","note":"Skovvej 3"}`); w.Code != 201 {
+		t.Errorf("another client: %d", w.Code)
+	}
+}
