@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ func RunResidents(t *testing.T, open Opener) {
 		{"DeadlineExtendedEvent", testDeadlineExtended},
 		{"NotifyPledgersOnce", testNotifyPledgers},
 		{"AreaLapseNotice", testAreaLapseNotice},
+		{"ConcurrentMixedPledges", testConcurrentMixed},
 		{"DeleteMyData", testDeleteMyData},
 		{"CoordinatorErasesContact", testCoordinatorErase},
 		{"RetentionErasesClosedAreas", testRetention},
@@ -566,5 +568,53 @@ func testRetention(t *testing.T, svc *pledge.Service) {
 	at(368 * day)
 	if n, err := svc.EraseClosedContacts(ctx, day); err != nil || n != 0 {
 		t.Errorf("B moved back: %d erased (%v); want 0", n, err)
+	}
+}
+
+// Confirmed and unconfirmed pledges made at once (on PostgreSQL, in one
+// batch) each move their own counter, and the threshold counts the
+// confirmed ones only.
+func testConcurrentMixed(t *testing.T, svc *pledge.Service) {
+	ctx := context.Background()
+	mustImport(t, svc)
+	mailOn(svc)
+	addrs := []string{"a1", "a2", "a2", "a2", "a-edge", "b1", "b2", "b2", "b2", "b2", "v1", "v1"}
+	var wg sync.WaitGroup
+	errs := make([]error, len(addrs))
+	entered := make([]bool, len(addrs))
+	for i, id := range addrs {
+		entered[i] = i%3 == 0 || i == 11
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := req(id, 0)
+			r.Email, r.Confirmed = fmt.Sprintf("p%d@example.dk", i), entered[i]
+			_, _, errs[i] = svc.CreatePledge(ctx, r, "")
+		}()
+	}
+	wg.Wait()
+	want := map[string][2]int{}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("pledge %d at %s: %v", i, addrs[i], err)
+		}
+		code := map[byte]string{'a': "A", 'b': "B", 'v': "V"}[addrs[i][0]]
+		w := want[code]
+		if entered[i] {
+			w[0]++
+		} else {
+			w[1]++
+		}
+		want[code] = w
+	}
+	for code, w := range want {
+		wantUnits(t, svc, code, w[0], w[1])
+	}
+	// V (2 units, 50 %) has one entered pledge: reached, recorded once.
+	if a := areaByCode(t, svc, "V"); a.Status != pledge.StatusThresholdReached {
+		t.Errorf("V is %s; want threshold_reached", a.Status)
+	}
+	if ms := mailed(t, svc, ":confirm:"); len(ms) != 7 {
+		t.Errorf("%d confirmation e-mails; want 7", len(ms))
 	}
 }
