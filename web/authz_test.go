@@ -128,14 +128,15 @@ var authzTable = map[string]authzCase{
 	// Challenges: anyone reports; the area's coordinators and admins
 	// decide; the outcome is behind the reporter's secret link. No
 	// challenge 999999 exists: who may decide is told so (404).
-	"POST /api/challenges":                          {path: "/api/challenges", body: `{"kind":"missing","note":"Skovvej 3"}`, status: same(201)},
-	"POST /challenge":                               {path: "/challenge", form: true, body: "kind=missing&note=Skovvej+3", status: same(303)},
-	"GET /api/challenges/:secret":                   {path: "/api/challenges/notachallengesecret0123456789abcdefghij", status: same(404)},
-	"GET /challenges/:secret":                       {path: "/challenges/notachallengesecret0123456789abcdefghij", status: same(404)},
-	"GET /api/areas/:code/challenges":               {path: "/api/areas/" + areaA + "/challenges", status: [6]int{401, 401, 403, 200, 403, 200}},
-	"POST /api/areas/:code/challenges/:id/decision": {path: "/api/areas/" + areaA + "/challenges/999999/decision", body: `{"accept":false,"reason":"x"}`, status: [6]int{401, 401, 403, 404, 403, 404}},
-	"GET /coordinator/areas/:code/challenges":       {path: "/coordinator/areas/" + areaA + "/challenges", status: [6]int{303, 303, 403, 200, 403, 200}},
-	"POST /coordinator/areas/:code/challenges/:id":  {path: "/coordinator/areas/" + areaA + "/challenges/999999", form: true, body: "decision=reject&reason=x", status: [6]int{303, 303, 403, 404, 403, 404}},
+	"POST /api/challenges":                            {path: "/api/challenges", body: `{"kind":"missing","note":"Skovvej 3"}`, status: same(201)},
+	"POST /challenge":                                 {path: "/challenge", form: true, body: "kind=missing&note=Skovvej+3", status: same(303)},
+	"GET /api/challenges/:secret":                     {path: "/api/challenges/notachallengesecret0123456789abcdefghij", status: same(404)},
+	"GET /challenges/:secret":                         {path: "/challenges/notachallengesecret0123456789abcdefghij", status: same(404)},
+	"GET /api/areas/:code/challenges":                 {path: "/api/areas/" + areaA + "/challenges", status: [6]int{401, 401, 403, 200, 403, 200}},
+	"POST /api/areas/:code/challenges/:id/decision":   {path: "/api/areas/" + areaA + "/challenges/999999/decision", body: `{"accept":false,"reason":"x"}`, status: [6]int{401, 401, 403, 404, 403, 404}},
+	"POST /coordinator/areas/:code/pledges/:id/erase": {path: "/coordinator/areas/" + areaA + "/pledges/{pledgeA}/erase", form: true, status: [6]int{303, 303, 403, 303, 403, 303}},
+	"GET /coordinator/areas/:code/challenges":         {path: "/coordinator/areas/" + areaA + "/challenges", status: [6]int{303, 303, 403, 200, 403, 200}},
+	"POST /coordinator/areas/:code/challenges/:id":    {path: "/coordinator/areas/" + areaA + "/challenges/999999", form: true, body: "decision=reject&reason=x", status: [6]int{303, 303, 403, 404, 403, 404}},
 	// Webhooks: providers (their company's endpoints; {webhook} is the
 	// provider's) and admins. Deleting and replaying name ones that do
 	// not exist, so the table can run in any order.

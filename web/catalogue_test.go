@@ -311,6 +311,8 @@ func (f *catalogueFixture) cases() []hostile {
 		{name: "DecideReadToken", method: "POST", path: "/api/areas/" + f.addr.AreaCode + "/challenges/1/decision", body: `{"accept":true,"reason":"x"}`,
 			header: with(asJSON, "Authorization", "Bearer "+f.adminToken), status: 403},
 		{name: "ChallengesListAnonymous", method: "GET", path: "/api/areas/" + f.addr.AreaCode + "/challenges", status: 401},
+		{name: "ErasePledgeFormNoCSRF", method: "POST", path: "/coordinator/areas/" + f.addr.AreaCode + "/pledges/1/erase", form: url.Values{}, csrf: str(""), status: 403},
+		{name: "ErasePledgeFormAnonymous", method: "POST", path: "/coordinator/areas/" + f.addr.AreaCode + "/pledges/x%00/erase", form: url.Values{}, status: 303},
 		// The pledge form.
 		{name: "PledgeFormNoCSRF", method: "POST", path: "/pledge", csrf: str(""),
 			form: url.Values{"address_id": {id}, "name": {"Ada"}, "email": {"ada@example.dk"}, "consent": {"yes"}}, status: 403},

@@ -314,6 +314,9 @@ var catalogues = map[string]map[string]string{
 		"challenges.decided":              "Afgørelsen er gemt; den, der indberettede, kan se den.",
 		"challenges.conflict":             "Det kan ikke lade sig gøre: indberetningen er afgjort, eller adressen har aktive tilmeldinger.",
 		"challenges.units":                "husstande %d → %d",
+		"pledges.erase_heading":           "Slet kontaktdata",
+		"pledges.erase":                   "Slet på borgerens anmodning",
+		"pledges.unconfirmed":             "ikke bekræftet",
 	},
 	"en": {
 		"site.title":                "Fibre for your area",
@@ -624,5 +627,8 @@ var catalogues = map[string]map[string]string{
 		"challenges.decided":              "The decision is saved; the reporter can see it.",
 		"challenges.conflict":             "That cannot be done: the report is decided, or the address has active pledges.",
 		"challenges.units":                "households %d → %d",
+		"pledges.erase_heading":           "Erase contact data",
+		"pledges.erase":                   "Erase at the resident's request",
+		"pledges.unconfirmed":             "not confirmed",
 	},
 }

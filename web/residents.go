@@ -129,3 +129,21 @@ func (s *Server) eraseContact(c *gin.Context) {
 	c.JSON(http.StatusOK, PledgeContactJSON{ID: p.ID, AddressID: p.AddressID, Unit: p.Unit, Status: string(p.Status),
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, Confirmed: !p.Unconfirmed})
 }
+
+// postErasePledge: POST /coordinator/areas/{code}/pledges/{id}/erase, the
+// pledges page's button for a resident's request to erase their data.
+func (s *Server) postErasePledge(c *gin.Context) {
+	if !s.requireUser(c) {
+		return
+	}
+	code := c.Param("code")
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		id = 0
+	}
+	if _, err := s.svc.ErasePledgeContact(c.Request.Context(), code, id); err != nil {
+		s.renderError(c, err, reasonKeyOr(err, "err."+pledge.ErrorCode(err)))
+		return
+	}
+	c.Redirect(http.StatusSeeOther, s.publicURL("/coordinator/areas/"+url.PathEscape(code)+"/pledges"))
+}

@@ -198,6 +198,7 @@ func (s *Server) routes() {
 	r.POST("/admin/users/invite", s.checkForm, s.postInvite)
 	r.POST("/admin/users/:id", s.checkForm, s.postUpdateUser)
 	r.GET("/coordinator/areas/:code/pledges", s.areaPledgesPage)
+	r.POST("/coordinator/areas/:code/pledges/:id/erase", s.checkForm, s.postErasePledge)
 	r.GET("/coordinator/areas/:code/challenges", s.areaChallengesPage)
 	r.POST("/coordinator/areas/:code/challenges/:id", s.checkForm, s.postDecideChallenge)
 	r.POST("/challenge", s.checkForm, s.postChallenge)
