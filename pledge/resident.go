@@ -173,7 +173,9 @@ func (s *Service) NotifyPledgers(ctx context.Context, e OutboxEvent) error {
 		return Errorf(EINVALID, "event %d: payload is not JSON", e.ID)
 	}
 	a, err := s.store.Area(ctx, e.AreaCode)
-	if err != nil {
+	if ErrorCode(err) == ENOTFOUND {
+		return nil // the area is gone, and its pledgers with it
+	} else if err != nil {
 		return err
 	}
 	pledges, err := s.store.NoticePledges(ctx, e.AreaCode)

@@ -59,7 +59,8 @@ func (s *Store) LapseUnconfirmed(ctx context.Context, at time.Time, notice func(
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		// Timestamps are stored as fixed-width UTC text, so julianday of
 		// either side compares them as times.
-		const overdue = `p.status = 'active' AND NOT p.confirmed AND julianday(p.created_at) + ar.confirm_days < julianday(?)`
+		// confirmed = 0, as the partial index says, so the index is used.
+		const overdue = `p.status = 'active' AND p.confirmed = 0 AND julianday(p.created_at) + ar.confirm_days < julianday(?)`
 		if notice != nil {
 			if err := recordPledgeEvents(ctx, tx, pledgeSelect+`WHERE `+overdue, notice, formatTime(at)); err != nil {
 				return err
