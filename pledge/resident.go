@@ -244,10 +244,15 @@ func noticeDate(lang, s string) string {
 var danishMonths = [...]string{"januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober", "november", "december"}
 
 // LapseRules are the lapse rules in words for the manage page, in lang:
-// the area's confirmation days and deadline.
-func LapseRules(lang string, a Area) []string {
+// the area's confirmation days (only when e-mail is sent: without it
+// pledges count at once), the deadline, and when a pledge binds.
+func (s *Service) LapseRules(lang string, a Area) []string {
 	t := noticeTexts[ResidentLanguage(lang)]
-	return []string{fmt.Sprintf(t.ruleConfirm, confirmDays(a)), t.ruleDeadline, t.ruleBinding}
+	rules := []string{t.ruleDeadline, t.ruleBinding}
+	if s.Mail {
+		rules = append([]string{fmt.Sprintf(t.ruleConfirm, confirmDays(a))}, rules...)
+	}
+	return rules
 }
 
 // noticeText is one language's residents' e-mails. Subjects say what

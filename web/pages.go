@@ -556,7 +556,7 @@ func (s *Server) pledgeData(c *gin.Context, l *Locale, token string) (*pageData,
 		Created: l.Date(pl.CreatedAt), Active: pl.Status == pledge.PledgeActive,
 		Name: pl.Name, Email: pl.Email, Phone: pl.Phone,
 		Unconfirmed: pl.Unconfirmed && pl.Status == pledge.PledgeActive, NoticesOff: pl.NoticesOff,
-		LapseRules: pledge.LapseRules(l.Lang, area),
+		LapseRules: s.svc.LapseRules(l.Lang, area),
 	}
 	if p.Pledge.Unconfirmed {
 		days := area.ConfirmDays

@@ -152,6 +152,10 @@ func TestMyDataPages(t *testing.T) {
 		t.Errorf("data.json headers: %q, %q", cd, w.Header().Get("Cache-Control"))
 	}
 	page := cl.get("/p/" + p.Token).Body.String()
+	// Without a mail server pledges count at once: no confirmation rule.
+	if !strings.Contains(page, `id="lapse-rules"`) || strings.Contains(page, "bekræftet via linket") {
+		t.Error("the manage page without mail states a confirmation rule, or no rules")
+	}
 	if !strings.Contains(page, `id="delete-submit"`) || !strings.Contains(page, "fortrydes tilmeldingen også") {
 		i := strings.Index(page, "data-heading")
 		t.Fatalf("manage page lacks the deletion and what it does: %.600s", page[max(i, 0):])
