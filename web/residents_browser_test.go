@@ -71,7 +71,8 @@ func TestBrowserConfirmAndDelete(t *testing.T) {
 	}
 
 	b.do("stop the e-mails", chromedp.Click(chromedp.CSS("#notices-submit")))
-	b.waitPage("stop the e-mails", "#notice")
+	// The page before had a notice too: wait for what only the next has.
+	b.waitPage("stop the e-mails", `#notices-form input[value="on"]`)
 	if got := b.text("#notices-state"); !strings.Contains(got, "slået e-mails om området fra") {
 		t.Errorf("notices state %q", got)
 	}
