@@ -14,9 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kommunity/kommunity/data/postgres"
 	"github.com/kommunity/kommunity/data/sqlite"
 	"github.com/kommunity/kommunity/data/storetest"
 	"github.com/kommunity/kommunity/dispatch"
+	"github.com/kommunity/kommunity/internal/pgtest"
 	"github.com/kommunity/kommunity/internal/smtptest"
 	"github.com/kommunity/kommunity/mail"
 	"github.com/kommunity/kommunity/pledge"
@@ -24,9 +26,9 @@ import (
 
 // noticeServices opens the store file db and the service and dispatchers
 // serve would run on it, with a short retry for the test.
-func noticeServices(t *testing.T, db string, srv *smtptest.Server, wrap func(dispatch.Handler) dispatch.Handler) (*pledge.Service, pledge.Store, []*dispatch.Dispatcher) {
+func noticeServices(t *testing.T, open func() (pledge.Store, error), srv *smtptest.Server, wrap func(dispatch.Handler) dispatch.Handler) (*pledge.Service, pledge.Store, []*dispatch.Dispatcher) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), db)
+	st, err := open()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,8 +59,20 @@ func noticeServices(t *testing.T, db string, srv *smtptest.Server, wrap func(dis
 // again and queues nothing twice. A resident who stopped the notices, and
 // one with no e-mail address, get none.
 func TestPledgerNoticesOnceAcrossRestart(t *testing.T) {
+	t.Run("SQLite", func(t *testing.T) {
+		db := filepath.Join(t.TempDir(), "k.db")
+		testNoticesOnce(t, func() (pledge.Store, error) { return sqlite.Open(context.Background(), db) })
+	})
+	t.Run("PostgreSQL", func(t *testing.T) {
+		u := pgtest.URL(t)
+		testNoticesOnce(t, func() (pledge.Store, error) {
+			return postgres.Open(context.Background(), u, postgres.Options{MaxConns: 4})
+		})
+	})
+}
+
+func testNoticesOnce(t *testing.T, open func() (pledge.Store, error)) {
 	srv := smtptest.Start(t)
-	db := filepath.Join(t.TempDir(), "k.db")
 	crashed := errors.New("process died after the fan-out")
 	crashAfter := func(h dispatch.Handler) dispatch.Handler {
 		return func(ctx context.Context, e pledge.OutboxEvent) error {
@@ -68,7 +82,7 @@ func TestPledgerNoticesOnceAcrossRestart(t *testing.T) {
 			return crashed
 		}
 	}
-	svc, st, ds := noticeServices(t, db, srv, crashAfter)
+	svc, st, ds := noticeServices(t, open, srv, crashAfter)
 	storetest.MustImportFixture(t, svc)
 	ctx := context.Background()
 	pledgeAs := func(address, email, lang string, entered bool) pledge.Pledge {
@@ -119,7 +133,7 @@ func TestPledgerNoticesOnceAcrossRestart(t *testing.T) {
 	st.Close()
 
 	// Started again, over the same file, with handlers that finish.
-	svc, st, ds = noticeServices(t, db, srv, func(h dispatch.Handler) dispatch.Handler { return h })
+	svc, st, ds = noticeServices(t, open, srv, func(h dispatch.Handler) dispatch.Handler { return h })
 	defer st.Close()
 	runCtx, stop = context.WithCancel(ctx)
 	wait = runDispatchers(runCtx, ds...)
