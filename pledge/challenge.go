@@ -71,8 +71,10 @@ type ChallengeStore interface {
 	// counters move: 0 takes the address out of its area (it is no longer
 	// eligible), and is refused with ECONFLICT while it has active
 	// pledges; more than 0 is refused with ECONFLICT below its active
-	// pledges. ECONFLICT if the challenge is decided already.
-	DecideChallenge(ctx context.Context, c Challenge, units int, audit AuditEntry) (Challenge, error)
+	// pledges. decide then runs on the area with its counters moved, and
+	// its transition is stored. ECONFLICT if the challenge is decided
+	// already.
+	DecideChallenge(ctx context.Context, c Challenge, units int, audit AuditEntry, decide Decider) (Challenge, error)
 }
 
 // ChallengeRequest is a report of a problem with an address.
@@ -229,7 +231,13 @@ func (s *Service) DecideChallenge(ctx context.Context, code string, id int64, ac
 	}
 	e := s.audit(ctx, "challenge."+string(c.Status), code, "challenge:"+strconv.FormatInt(id, 10),
 		map[string]any{"status": ChallengeOpen}, map[string]any{"status": c.Status, "reason": reason, "address_id": c.AddressID, "units": units})
-	out, err := s.store.DecideChallenge(ctx, c, units, e)
+	// Fewer eligible units may meet the threshold, more may undo it.
+	out, err := s.store.DecideChallenge(ctx, c, units, e, func(a Area) (Transition, error) {
+		if a.Status == StatusThresholdReached && !a.ThresholdMet() {
+			return Transition{Status: StatusCollecting}, nil
+		}
+		return thresholdCrossing(a, now), nil
+	})
 	if err == nil {
 		s.progress.drop(code)
 	}

@@ -71,7 +71,7 @@ func (s *Store) AreaChallenges(ctx context.Context, code string) ([]pledge.Chall
 // DecideChallenge records the decision and applies the unit change, with
 // audit, in one transaction. The address's row lock, then its area's,
 // order it against pledges and imports.
-func (s *Store) DecideChallenge(ctx context.Context, c pledge.Challenge, units int, audit pledge.AuditEntry) (pledge.Challenge, error) {
+func (s *Store) DecideChallenge(ctx context.Context, c pledge.Challenge, units int, audit pledge.AuditEntry, decide pledge.Decider) (pledge.Challenge, error) {
 	err := s.withAudit(ctx, audit, func(tx pgx.Tx) error {
 		var before, after *int
 		if units >= 0 && c.AddressID != "" {
@@ -105,6 +105,15 @@ func (s *Store) DecideChallenge(ctx context.Context, c pledge.Challenge, units i
 				return formatError(err)
 			}
 			before, after = &old, &units
+			if areaID != nil {
+				a, err := scanArea(tx.QueryRow(ctx, `SELECT `+areaColumns+` FROM areas WHERE id = $1`, *areaID), false)
+				if err != nil {
+					return err
+				}
+				if err := apply(ctx, tx, a, decide); err != nil {
+					return err
+				}
+			}
 		}
 		tag, err := tx.Exec(ctx, `UPDATE challenges SET status = $1, reason = $2, decided_at = $3, decided_by = $4, units_before = $5, units_after = $6
 			WHERE id = $7 AND status = 'open'`, string(c.Status), c.Reason, c.DecidedAt, c.DecidedBy, before, after, c.ID)

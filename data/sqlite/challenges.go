@@ -79,7 +79,7 @@ func (s *Store) AreaChallenges(ctx context.Context, code string) ([]pledge.Chall
 
 // DecideChallenge records the decision and applies the unit change, with
 // audit, in one immediate transaction.
-func (s *Store) DecideChallenge(ctx context.Context, c pledge.Challenge, units int, audit pledge.AuditEntry) (pledge.Challenge, error) {
+func (s *Store) DecideChallenge(ctx context.Context, c pledge.Challenge, units int, audit pledge.AuditEntry, decide pledge.Decider) (pledge.Challenge, error) {
 	err := s.withAudit(ctx, audit, func(tx *sql.Tx) error {
 		var before, after any
 		if units >= 0 && c.AddressID != "" {
@@ -117,6 +117,15 @@ func (s *Store) DecideChallenge(ctx context.Context, c pledge.Challenge, units i
 				}
 			}
 			before, after = old, units
+			if areaID.Valid {
+				a, err := scanArea(tx.QueryRowContext(ctx, `SELECT `+areaColumns+` FROM areas WHERE id = ?`, areaID.Int64), false)
+				if err != nil {
+					return err
+				}
+				if err := apply(ctx, tx, a, decide); err != nil {
+					return err
+				}
+			}
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE challenges SET status = ?, reason = ?, decided_at = ?, decided_by = ?, units_before = ?, units_after = ?
 			WHERE id = ? AND status = 'open'`, string(c.Status), c.Reason, nullTime(c.DecidedAt), c.DecidedBy, before, after, c.ID)

@@ -138,6 +138,29 @@ func testChallengeDecision(t *testing.T, svc *pledge.Service) {
 	if a, _ := svc.Address(ctx, "b2"); a.Units != 6 {
 		t.Errorf("b2 has %d units; want 6", a.Units)
 	}
+	// V (v1, 2 units, 50 %): one pledge reaches it; 4 units undo that,
+	// and going back to 2 reaches it again, in the decision's transaction.
+	if _, _, err := svc.CreatePledge(ctx, pledge.PledgeRequest{AddressID: "v1", Name: "Vera", Email: "vera@example.dk", Consent: true}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if v := areaByCode(t, svc, "V"); v.Status != pledge.StatusThresholdReached {
+		t.Fatalf("V is %s; want threshold_reached", v.Status)
+	}
+	up, _ := report(pledge.ChallengeRequest{AddressID: "v1", Kind: pledge.ChallengeWrongUnits, ProposedUnits: 4})
+	if _, err := svc.DecideChallenge(cliContext(), "V", up.ID, true, "Four flats"); err != nil {
+		t.Fatal(err)
+	}
+	if v := areaByCode(t, svc, "V"); v.Status != pledge.StatusCollecting || v.Units != 4 {
+		t.Errorf("V after more units: %s with %d units; want collecting with 4", v.Status, v.Units)
+	}
+	down, _ := report(pledge.ChallengeRequest{AddressID: "v1", Kind: pledge.ChallengeWrongUnits, ProposedUnits: 2})
+	if _, err := svc.DecideChallenge(cliContext(), "V", down.ID, true, "Two flats after all"); err != nil {
+		t.Fatal(err)
+	}
+	if v := areaByCode(t, svc, "V"); v.Status != pledge.StatusThresholdReached {
+		t.Errorf("V after fewer units: %s; want threshold_reached", v.Status)
+	}
+
 	cs, err := svc.AreaChallenges(cliContext(), "A")
 	if err != nil || len(cs) != 2 || cs[0].ID != fewer.ID {
 		t.Errorf("A's challenges: %d (%v); want 2, newest first", len(cs), err)
