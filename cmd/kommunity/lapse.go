@@ -10,14 +10,19 @@ import (
 	"github.com/kommunity/kommunity/pledge"
 )
 
-// runLapse lapses overdue areas and unconfirmed pledges once, for cron or
-// by hand; serve does the same every --lapse-interval. With --smtp-url the
-// pledgers' notices are queued (kommunity dispatch sends them).
+// runLapse lapses overdue areas and unconfirmed pledges, and erases
+// contact data past --retention, once, for cron or by hand; serve does the
+// same every --lapse-interval. With --smtp-url the pledgers' notices are
+// queued (kommunity dispatch sends them).
 func runLapse(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cfg, errs := storeFlagSet("lapse", stderr)
 	cfg.mailFlags(fs, errs)
+	int64Var(fs, &cfg.RetentionDays, "retention", "RETENTION", "`days` contact data of pledges stay after their area is built or lapsed", errs)
 	if err := parseNoArgs(fs, args, *errs); err != nil {
 		return err
+	}
+	if cfg.RetentionDays < 1 {
+		return usageError{fmt.Errorf("--retention must be at least 1 day, not %d", cfg.RetentionDays)}
 	}
 	svc, done, err := openService(ctx, *cfg)
 	if err != nil {
@@ -38,6 +43,13 @@ func runLapse(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err == nil && len(lapsed) == 0 {
 		fmt.Fprintln(stdout, "no area is overdue")
+	}
+	if err != nil {
+		return err
+	}
+	erased, err := svc.EraseClosedContacts(ctx, time.Duration(cfg.RetentionDays)*24*time.Hour)
+	if erased > 0 {
+		fmt.Fprintf(stdout, "contact data of %d pledge(s) erased: area built or lapsed over %d days ago\n", erased, cfg.RetentionDays)
 	}
 	return err
 }
