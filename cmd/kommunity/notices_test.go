@@ -46,7 +46,9 @@ func noticeServices(t *testing.T, open func() (pledge.Store, error), srv *smtpte
 	if err != nil {
 		t.Fatal(err)
 	}
-	domain.Retry, domain.PollInterval = []time.Duration{50 * time.Millisecond}, 20*time.Millisecond
+	// A short lease: a process stopped mid-attempt leaves the event
+	// leased, and the next process takes it up when the lease ends.
+	domain.Retry, domain.PollInterval, domain.Lease = []time.Duration{50 * time.Millisecond}, 20*time.Millisecond, 2*time.Second
 	for kind, h := range domain.Handlers {
 		domain.Handlers[kind] = wrap(h)
 	}
@@ -137,7 +139,7 @@ func testNoticesOnce(t *testing.T, open func() (pledge.Store, error)) {
 	defer st.Close()
 	runCtx, stop = context.WithCancel(ctx)
 	wait = runDispatchers(runCtx, ds...)
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		evs, err := st.OutboxEvents(ctx, pledge.EventThresholdReached)
 		if err == nil && len(evs) == 1 && evs[0].DeliveredAt != nil {
 			if evs[0].Attempts < 1 { // the failed attempt before the restart
