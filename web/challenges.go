@@ -155,6 +155,10 @@ func (s *Server) postChallenge(c *gin.Context) {
 	limit := s.challengeLimit(c)
 	_, link, err := s.svc.ReportChallenge(c.Request.Context(), pledge.ChallengeRequest{AddressID: f.Get("address_id"),
 		Kind: pledge.ChallengeKind(f.Get("kind")), Note: f.Get("note"), ProposedUnits: units, Limit: limit})
+	if code := pledge.ErrorCode(err); err != nil && code != pledge.EINVALID && code != pledge.ETOOMANY {
+		s.renderReasonError(c, err) // logged when internal
+		return
+	}
 	if err != nil {
 		if pledge.ErrorCode(err) == pledge.ETOOMANY {
 			setRetryAfter(c, limit)
@@ -173,9 +177,6 @@ func challengeErrorText(l *Locale, err error) string {
 	if pledge.ErrorCode(err) == pledge.ETOOMANY {
 		return l.T("err.too_many_requests")
 	}
-	if pledge.ErrorCode(err) != pledge.EINVALID {
-		return l.T("err.internal")
-	}
 	field := ""
 	if e, ok := err.(*pledge.Error); ok {
 		field = e.Field
@@ -193,7 +194,7 @@ func (s *Server) challengePage(c *gin.Context) {
 	ch, err := s.svc.ChallengeOutcome(c.Request.Context(), c.Param("secret"))
 	if err != nil {
 		tokenPageHeaders(c)
-		s.renderError(c, err, "err.link_expired")
+		s.renderReasonError(c, err)
 		return
 	}
 	p := s.newPage(c, l, &url.URL{Path: "/challenges/" + url.PathEscape(c.Param("secret"))})

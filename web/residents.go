@@ -28,7 +28,7 @@ func (s *Server) postConfirm(c *gin.Context) {
 	pl, err := s.svc.ConfirmPledge(c.Request.Context(), c.Param("secret"))
 	if err != nil {
 		tokenPageHeaders(c)
-		s.renderError(c, err, "err.link_expired")
+		s.renderReasonError(c, err)
 		return
 	}
 	tokenPageHeaders(c)
@@ -146,4 +146,14 @@ func (s *Server) postErasePledge(c *gin.Context) {
 		return
 	}
 	c.Redirect(http.StatusSeeOther, s.publicURL("/coordinator/areas/"+url.PathEscape(code)+"/pledges"))
+}
+
+// renderReasonError is renderError with the text of err's reason (an
+// expired link, a closed area) when it has one, else its code's.
+func (s *Server) renderReasonError(c *gin.Context, err error) {
+	if k, ok := reasonKeys[pledge.ErrorReason(err)]; ok {
+		s.renderError(c, err, k)
+		return
+	}
+	s.renderError(c, err)
 }
