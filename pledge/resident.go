@@ -114,7 +114,7 @@ func thresholdCrossing(a Area, now time.Time) Transition {
 	return Transition{Status: StatusThresholdReached, Event: &Event{
 		Kind: EventThresholdReached, AreaCode: a.Code, At: now,
 		Key:     EventThresholdReached + ":" + a.Code,
-		Payload: fmt.Sprintf(`{"area":%q,"units":%d,"pledged_units":%d}`, a.Code, a.Units, a.PledgedUnits),
+		Payload: thresholdPayload(a),
 	}}
 }
 

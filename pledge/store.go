@@ -79,6 +79,8 @@ type Store interface {
 	FeatureStore
 	// TileStore serves the public map's vector tiles.
 	TileStore
+	// TenderStore keeps tenders and bids.
+	TenderStore
 	// WebhookStore keeps webhook endpoints and their delivery logs.
 	WebhookStore
 	// ResidentStore confirms pledges and keeps the residents' notices,

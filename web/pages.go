@@ -51,6 +51,7 @@ type pageData struct {
 	ErrorText   string
 	Challenge   *challengeView // /challenges/{secret}
 	Account     *accountView   // the account pages
+	Tender      *tenderPage    // the tender pages
 }
 
 type langLink struct {
@@ -521,6 +522,9 @@ var reasonKeys = map[string]string{
 	pledge.ReasonLinkExpired:     "err.link_expired",
 	pledge.ReasonLinkUsed:        "err.link_used",
 	pledge.ReasonAccountExists:   "err.account_exists",
+	pledge.ReasonTenderState:     "err.tender_state",
+	pledge.ReasonBidsClosed:      "err.bids_closed",
+	pledge.ReasonNotPDF:          "err.attachment_pdf",
 	pledge.ReasonWebhookURL:      "err.webhook_url",
 	pledge.ReasonWebhookPrivate:  "err.webhook_private",
 	pledge.ReasonWebhookEvents:   "err.webhook_events",

@@ -67,6 +67,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer st.Close()
 	svc := pledge.NewService(st)
 	svc.PublicURL = publicURL
+	svc.TenderAssociation, svc.TenderContact, svc.TenderMunicipality = cfg.Tender.Association, cfg.Tender.Contact, cfg.Tender.Municipality
 	svc.ProgressTTL = cfg.ProgressTTL
 	if svc.ProgressTTL <= 0 {
 		svc.ProgressTTL = -1 // off

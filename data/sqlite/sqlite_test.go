@@ -60,3 +60,11 @@ func TestResidentConformance(t *testing.T) {
 func TestChallengeConformance(t *testing.T) {
 	storetest.RunChallenges(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
+
+func TestTenderConformance(t *testing.T) {
+	storetest.RunTenders(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
+func BenchmarkWebhookDelivery(b *testing.B) {
+	storetest.BenchWebhookDelivery(b, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,7 @@ func RunWebhooks(t *testing.T, open Opener) {
 		{"RedirectToLoopbackRefused", testWebhookRedirectRefused},
 		{"ReplaySameWebhookID", testWebhookReplay},
 		{"TwoDispatchersDeliverEachAttemptOnce", testWebhookTwoDispatchers},
+		{"LifecycleEventsDelivered", testWebhookLifecycle},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -139,7 +141,7 @@ type receiver struct {
 	hits atomic.Int64
 }
 
-func newReceiver(t *testing.T, status func(n int, r *http.Request) int) *receiver {
+func newReceiver(t testing.TB, status func(n int, r *http.Request) int) *receiver {
 	rc := &receiver{}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := int(rc.hits.Add(1))
@@ -734,4 +736,110 @@ func testWebhookTwoDispatchers(t *testing.T, e *hookEnv) {
 			t.Errorf("message %s: %d successes in %d requests, want 1 in 2", id, n, seen[id])
 		}
 	}
+}
+
+// The real lifecycle, through the service: a pledge reaches the threshold,
+// a coordinator opens the tender and extends its deadline, a provider
+// bids and wins. Each event reaches the subscribed endpoints as its
+// webhook, with the domain's public payload as data and nothing personal.
+func testWebhookLifecycle(t *testing.T, e *hookEnv) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	bodies := map[string][]string{} // endpoint path -> bodies
+	rc := newReceiver(t, func(int, *http.Request) int { return 200 })
+	rc.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies[r.URL.Path] = append(bodies[r.URL.Path], string(b))
+		mu.Unlock()
+	})
+	e.register(t, e.acme, rc.URL+"/all")
+	e.register(t, e.other, rc.URL+"/awards", pledge.WebhookTenderAwarded)
+	fan, deliver := e.dispatchers(e.svc, &webhook.Client{AllowPrivate: true})
+
+	mustImport(t, e.svc)
+	if _, _, err := e.svc.CreatePledge(ctx, req("v1", 0), ""); err != nil {
+		t.Fatal(err)
+	}
+	run(t, fan, deliver)
+	_, secret, _ := strings.Cut(mustInviteLink(t, e.svc, "coord@example.org", pledge.RoleCoordinator, "V"), "/invitations/")
+	u, err := e.svc.AcceptInvitation(ctx, secret, goodPassword, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	coord := pledge.WithUser(ctx, &u)
+	if _, _, err := e.svc.OpenTender(coord, "V", pledge.TenderRequest{Deadline: Now.AddDate(0, 0, 21), Association: "Vesterby Borgerforening", Contact: "Bo Bøgh, 12 34 56 78"}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, fan, deliver)
+	if _, _, err := e.svc.OpenTender(coord, "V", pledge.TenderRequest{Deadline: Now.AddDate(0, 0, 28)}); err != nil {
+		t.Fatal(err)
+	}
+	bid, err := e.svc.SubmitBid(e.acme, "V", pledge.BidRequest{PricePerConnection: 1200000, HouseholdContribution: 500000, TimelineMonths: 18, OpenAccess: true, Notes: "Plov"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(29 * 24 * time.Hour)
+	if _, _, err := e.svc.AwardTender(coord, "V", bid.ID, "Lowest price"); err != nil {
+		t.Fatal(err)
+	}
+	run(t, fan, deliver)
+
+	mu.Lock()
+	defer mu.Unlock()
+	var types []string
+	for _, b := range bodies["/all"] {
+		var body struct {
+			Type string
+			Data map[string]any
+		}
+		if err := json.Unmarshal([]byte(b), &body); err != nil {
+			t.Fatalf("body %s: %v", b, err)
+		}
+		types = append(types, body.Type)
+		if body.Data["area_code"] != "V" || body.Data["area_name"] != "Vesterby" {
+			t.Errorf("%s: data %v", body.Type, body.Data)
+		}
+		switch body.Type {
+		case "area.threshold_reached":
+			if body.Data["area"] != "V" || body.Data["status"] != "threshold_reached" || body.Data["units"] != 2.0 ||
+				body.Data["pledged_units"] != 1.0 || body.Data["threshold_percent"] != 50.0 {
+				t.Errorf("area.threshold_reached data %v", body.Data)
+			}
+		case "tender.opened":
+			if body.Data["deadline"] != Now.AddDate(0, 0, 21).Format(time.DateOnly) || body.Data["status"] != "tender_open" {
+				t.Errorf("tender.opened data %v", body.Data)
+			}
+		case "tender.deadline_changed":
+			if body.Data["deadline"] != Now.AddDate(0, 0, 28).Format(time.DateOnly) || body.Data["old_deadline"] != Now.AddDate(0, 0, 21).Format(time.DateOnly) {
+				t.Errorf("tender.deadline_changed data %v", body.Data)
+			}
+		case "tender.awarded":
+			if body.Data["provider"] != "Acme Fiber A/S" || body.Data["status"] != "awarded" {
+				t.Errorf("tender.awarded data %v", body.Data)
+			}
+		}
+		for _, personal := range []string{"Søren", "soren@example.dk", "Bo Bøgh", "12 34 56 78", "ops@acme.example", "coord@example.org"} {
+			if strings.Contains(b, personal) {
+				t.Errorf("%s carries %q: %s", body.Type, personal, b)
+			}
+		}
+	}
+	// Deliveries run side by side, so they may arrive in any order.
+	slices.Sort(types)
+	if strings.Join(types, ",") != "area.threshold_reached,tender.awarded,tender.deadline_changed,tender.opened" {
+		t.Errorf("the endpoint of every event got %v", types)
+	}
+	if len(bodies["/awards"]) != 1 || !strings.Contains(bodies["/awards"][0], `"type":"tender.awarded"`) {
+		t.Errorf("the award-only endpoint got %v", bodies["/awards"])
+	}
+}
+
+func mustInviteLink(t *testing.T, svc *pledge.Service, email string, role pledge.Role, areas ...string) string {
+	t.Helper()
+	_, link, err := svc.Invite(cliContext(), pledge.InviteRequest{Email: email, Name: "T", Role: role, Areas: areas})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return link
 }
