@@ -24,6 +24,7 @@ func RunResidents(t *testing.T, open Opener) {
 		{"DeadlineExtendedEvent", testDeadlineExtended},
 		{"NotifyPledgersOnce", testNotifyPledgers},
 		{"AreaLapseNotice", testAreaLapseNotice},
+		{"TenderNotice", testTenderNotice},
 		{"ConcurrentMixedPledges", testConcurrentMixed},
 		{"DeleteMyData", testDeleteMyData},
 		{"CoordinatorErasesContact", testCoordinatorErase},
@@ -616,5 +617,34 @@ func testConcurrentMixed(t *testing.T, svc *pledge.Service) {
 	}
 	if ms := mailed(t, svc, ":confirm:"); len(ms) != 7 {
 		t.Errorf("%d confirmation e-mails; want 7", len(ms))
+	}
+}
+
+// A tender opened by the real lifecycle is told to the area's pledgers
+// with its bid deadline, in their language.
+func testTenderNotice(t *testing.T, svc *pledge.Service) {
+	ctx := context.Background()
+	mustImport(t, svc)
+	mailOn(svc)
+	r := req("v1", 0)
+	r.Language, r.Confirmed = "en", true
+	if _, _, err := svc.CreatePledge(ctx, r, ""); err != nil {
+		t.Fatal(err)
+	}
+	deadline := pledge.DeadlineOn(Now.AddDate(0, 0, 30))
+	if _, _, err := svc.OpenTender(cliContext(), "V", pledge.TenderRequest{Deadline: deadline}); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := storeOf(svc).OutboxEvents(ctx, pledge.EventTenderOpened)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("tender events %d (%v)", len(evs), err)
+	}
+	if err := svc.NotifyPledgers(ctx, evs[0]); err != nil {
+		t.Fatal(err)
+	}
+	ms := mailed(t, svc, evs[0].Key+":")
+	if len(ms) != 1 || ms[0].Subject != "Tender opened for Vesterby: nothing to do now" ||
+		!strings.Contains(ms[0].Text, deadline.Format("2 January 2006")) {
+		t.Errorf("tender notices %+v; want one in English with the bid deadline %s", ms, deadline.Format("2 January 2006"))
 	}
 }
