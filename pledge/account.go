@@ -96,6 +96,7 @@ const (
 	ActionManageUsers     Action = "users.manage"     // invite, change role and areas, deactivate
 	ActionEditArea        Action = "area.edit"        // threshold, deadline, status, cost parameters
 	ActionViewPledges     Action = "pledges.view"     // an area's pledges with contact data
+	ActionErasePledges    Action = "pledges.erase"    // erase a pledge's contact data on the resident's request
 	ActionViewAudit       Action = "audit.view"       // an area's audit log (all of it for admins)
 	ActionViewTenders     Action = "tenders.view"     // areas open for tender and at threshold
 	ActionDownloadPackage Action = "package.download" // an area's tender package
@@ -134,6 +135,7 @@ var Permissions = []Permission{
 	{RoleAdmin, ActionManageUsers, ReachAll, ScopeAdmin},
 	{RoleAdmin, ActionEditArea, ReachAll, ScopeAdmin},
 	{RoleAdmin, ActionViewPledges, ReachAll, ScopeRead},
+	{RoleAdmin, ActionErasePledges, ReachAll, ScopeAdmin},
 	{RoleAdmin, ActionViewAudit, ReachAll, ScopeRead},
 	{RoleAdmin, ActionViewTenders, ReachAll, ScopeRead},
 	{RoleAdmin, ActionDownloadPackage, ReachAll, ScopeRead},
@@ -149,6 +151,7 @@ var Permissions = []Permission{
 
 	{RoleCoordinator, ActionEditArea, ReachOwnAreas, ScopeAdmin},
 	{RoleCoordinator, ActionViewPledges, ReachOwnAreas, ScopeRead},
+	{RoleCoordinator, ActionErasePledges, ReachOwnAreas, ScopeAdmin},
 	{RoleCoordinator, ActionViewAudit, ReachOwnAreas, ScopeRead},
 	{RoleCoordinator, ActionDownloadPackage, ReachOwnAreas, ScopeRead},
 	{RoleCoordinator, ActionOwnAccount, ReachAll, ScopeAdmin},
@@ -341,7 +344,8 @@ type AccountStore interface {
 	AreaPledges(ctx context.Context, code string, audit AuditEntry) ([]Pledge, error)
 	// UpdateAreaAudited is UpdateArea with an audit entry in its
 	// transaction.
-	UpdateAreaAudited(ctx context.Context, a Area, audit AuditEntry) error
+	// events are recorded in it too, each once per key.
+	UpdateAreaAudited(ctx context.Context, a Area, audit AuditEntry, events ...Event) error
 	// SetCostParamsAudited is CostStore.SetCostParams with an audit entry
 	// in its transaction.
 	SetCostParamsAudited(ctx context.Context, code string, p CostParams, audit AuditEntry) error

@@ -94,7 +94,7 @@ func (s *Service) EnterPledge(ctx context.Context, code string, r EntryRequest) 
 		return Pledge{}, FieldError("address_id", "address %s is not in area %s", truncate(r.AddressID, 60), code)
 	}
 	p, replayed, err := s.CreatePledge(ctx, PledgeRequest{AddressID: r.AddressID, Unit: r.Unit, Name: r.Name, Email: r.Email,
-		Phone: r.Phone, Consent: true}, key)
+		Phone: r.Phone, Consent: true, Confirmed: true}, key)
 	if err != nil {
 		return Pledge{}, err
 	}

@@ -31,7 +31,7 @@ func (s *Service) LapseOverdue(ctx context.Context) ([]LapsedArea, error) {
 			if !overdue(a, now) {
 				return Transition{}, nil
 			}
-			return Transition{Status: StatusLapsed, Event: &Event{
+			return Transition{Status: StatusLapsed, PledgeEvent: s.lapseNotice(a), Event: &Event{
 				Kind: EventAreaLapsed, AreaCode: a.Code, At: now, Key: EventAreaLapsed + ":" + a.Code,
 				Payload: fmt.Sprintf(`{"area":%q,"units":%d,"pledged_units":%d,"deadline":%q}`,
 					a.Code, a.Units, a.PledgedUnits, a.Deadline.UTC().Format(time.RFC3339)),

@@ -139,6 +139,13 @@ type PledgeRequest struct {
 	Email     string
 	Phone     string
 	Consent   bool
+	// Language is the resident's language ("da", "en"): the page's. The
+	// pledge's e-mails are written in it.
+	Language string
+	// Confirmed is set when a coordinator enters the pledge on a
+	// resident's behalf (paper, phone, door): it counts at once, without
+	// a confirmation e-mail. Online pledges leave it false.
+	Confirmed bool
 	// Limit, when set, is the client's rate limit. Every request counts
 	// against it before anything else is decided, whether it is valid or
 	// not; a store that is a LimitedPledger counts a valid one in the
@@ -192,8 +199,16 @@ func (r PledgeRequest) Validate() error {
 	if !r.Consent {
 		return Invalid("consent", ReasonConsentRequired, "accept the area's terms to pledge")
 	}
+	if r.Language != "" && ResidentLanguage(r.Language) != r.Language {
+		return Invalid("language", ReasonInvalid, "the language must be da or en")
+	}
 	return nil
 }
+
+// needsConfirmation: an online pledge made while e-mail is sent waits for
+// its confirmation link; a coordinator's entry, or any pledge without a
+// mail server (the embedded demo), counts at once.
+func (s *Service) needsConfirmation(r PledgeRequest) bool { return s.Mail && !r.Confirmed }
 
 // validEmail accepts a plain address (no display name) whose domain is a
 // valid hostname under IDNA's lookup rules (so "bjørn@æblegård.dk" passes
@@ -273,6 +288,9 @@ func (s *Service) CreatePledge(ctx context.Context, req PledgeRequest, idempoten
 	if verr == nil && idempotencyKey != "" && hasInvisible(idempotencyKey) {
 		verr = Invalid("Idempotency-Key", ReasonIdempotencyKey, "must be printable text")
 	}
+	if verr == nil && req.Email == "" && s.needsConfirmation(req) {
+		verr = Invalid("email", ReasonContactRequired, "enter an e-mail address: the link that confirms the pledge is sent to it")
+	}
 	// The attempt counts first, valid or not. A LimitedPledger counts a
 	// valid one in the same trip as its pledge; a replayed idempotency key
 	// then shows as the key's conflict, after the count.
@@ -313,17 +331,26 @@ func (s *Service) CreatePledge(ctx context.Context, req PledgeRequest, idempoten
 	// missing address (ENOTFOUND), one outside every area (EINVALID) and a
 	// unit beyond its units (UnitRangeError): no separate lookup first.
 	now := s.now()
+	confirm := s.needsConfirmation(req)
 	for attempt := 0; ; attempt++ {
 		p = Pledge{
 			Token: s.token(), AddressID: req.AddressID, Unit: req.Unit,
 			Name: req.Name, Email: req.Email, Phone: req.Phone, Consent: true,
 			Status: PledgeActive, CreatedAt: now, UpdatedAt: now,
 			IdempotencyKey: idempotencyKey, RequestHash: hash,
+			Language: ResidentLanguage(req.Language), Unconfirmed: confirm,
 		}
-		if req.Limit != nil && attempt == 0 {
-			err = s.store.(LimitedPledger).CreateLimitedPledge(ctx, &p, *req.Limit, s.onPledge(now))
+		var secret string
+		if confirm {
+			secret, p.ConfirmHash = newSecret("")
 		} else {
-			err = s.store.CreatePledge(ctx, &p, s.onPledge(now))
+			p.ConfirmedAt = &now
+		}
+		decide := s.onPledge(now, &p, secret)
+		if req.Limit != nil && attempt == 0 {
+			err = s.store.(LimitedPledger).CreateLimitedPledge(ctx, &p, *req.Limit, decide)
+		} else {
+			err = s.store.CreatePledge(ctx, &p, decide)
 		}
 		if err == nil {
 			s.progress.drop(p.AreaCode)
@@ -368,10 +395,12 @@ func (s *Service) replay(ctx context.Context, key, hash string) (Pledge, bool, e
 	return p, true, nil
 }
 
-// onPledge is the rule run when a pledge has been counted: the area must be
-// collecting, and the first time it meets its threshold it moves to
-// threshold_reached and an event is recorded.
-func (s *Service) onPledge(now time.Time) Decider {
+// onPledge is the rule run when a pledge has been stored: the area must be
+// collecting, and the first time it meets its threshold (which only a
+// confirmed pledge moves) it moves to threshold_reached and an event is
+// recorded. An unconfirmed pledge p gets its confirmation e-mail, with
+// secret, in the same transaction; the store has set p's id by then.
+func (s *Service) onPledge(now time.Time, p *Pledge, secret string) Decider {
 	return func(a Area) (Transition, error) {
 		if a.Status != StatusCollecting && a.Status != StatusThresholdReached {
 			return Transition{}, &Error{Code: ECONFLICT, Reason: ReasonAreaClosed, Message: fmt.Sprintf("area %s is not collecting pledges (status %s)", a.Code, a.Status)}
@@ -379,14 +408,11 @@ func (s *Service) onPledge(now time.Time) Decider {
 		if a.Deadline != nil && now.After(*a.Deadline) {
 			return Transition{}, &Error{Code: ECONFLICT, Reason: ReasonAreaClosed, Message: fmt.Sprintf("the deadline of area %s has passed", a.Code)}
 		}
-		if a.Status == StatusCollecting && a.ThresholdMet() {
-			return Transition{Status: StatusThresholdReached, Event: &Event{
-				Kind: EventThresholdReached, AreaCode: a.Code, At: now,
-				Key:     EventThresholdReached + ":" + a.Code,
-				Payload: thresholdPayload(a),
-			}}, nil
+		t := thresholdCrossing(a, now)
+		if p.Unconfirmed && secret != "" {
+			t.Events = append(t.Events, s.confirmationMail(*p, secret, confirmDays(a)))
 		}
-		return Transition{}, nil
+		return t, nil
 	}
 }
 

@@ -15,6 +15,9 @@ type AreaSettings struct {
 	Deadline         *time.Time
 	ClearDeadline    bool
 	Status           *AreaStatus
+	// ConfirmDays is how many days an unconfirmed pledge waits for its
+	// confirmation before it lapses, 1 to MaxConfirmDays.
+	ConfirmDays *int
 }
 
 var knownStatus = map[AreaStatus]bool{
@@ -56,6 +59,12 @@ func (s *Service) UpdateAreaSettings(ctx context.Context, code string, set AreaS
 		t := d.UTC()
 		a.Deadline = &t
 	}
+	if d := set.ConfirmDays; d != nil {
+		if *d < 1 || *d > MaxConfirmDays {
+			return Area{}, FieldError("confirm_days", "the days to confirm a pledge must be from 1 to %d, not %d", MaxConfirmDays, *d)
+		}
+		a.ConfirmDays = *d
+	}
 	if st := set.Status; st != nil {
 		if !knownStatus[*st] {
 			return Area{}, FieldError("status", "unknown status %q", *st)
@@ -80,10 +89,12 @@ func (s *Service) UpdateAreaSettings(ctx context.Context, code string, set AreaS
 		(a.Status == StatusCollecting || a.Status == StatusThresholdReached) {
 		now := s.now()
 		ext = &DeadlineExtension{AreaCode: code, From: *before, To: *a.Deadline, At: now}
+		// The key holds both dates and the time of the change, so each
+		// extension is one event, its notices once.
 		b, _ := json.Marshal(map[string]any{"area_code": code, "area_name": a.Name, "status": a.Status,
-			"old_deadline": before.Format(time.DateOnly), "deadline": a.Deadline.Format(time.DateOnly)})
+			"old_deadline": before.Format(time.DateOnly), "new_deadline": a.Deadline.Format(time.DateOnly), "deadline": a.Deadline.Format(time.DateOnly)})
 		events = append(events, Event{Kind: EventDeadlineExtended, AreaCode: code, At: now, Payload: string(b),
-			Key: EventDeadlineExtended + ":" + code + ":" + a.Deadline.Format(time.DateOnly)})
+			Key: EventDeadlineExtended + ":" + code + ":" + before.Format(time.DateOnly) + ":" + a.Deadline.Format(time.DateOnly) + ":" + now.Format(time.RFC3339Nano)})
 	}
 	if err := s.store.SaveAreaSettings(ctx, a, e, ext, events); err != nil {
 		return Area{}, err
@@ -95,7 +106,7 @@ func (s *Service) UpdateAreaSettings(ctx context.Context, code string, set AreaS
 // areaSettingsView is what the audit log keeps of an area's settings.
 func areaSettingsView(a Area) map[string]any {
 	return map[string]any{"threshold_percent": a.ThresholdPercent, "threshold_units": a.ThresholdUnits,
-		"deadline": a.Deadline, "status": a.Status}
+		"deadline": a.Deadline, "status": a.Status, "confirm_days": confirmDays(a)}
 }
 
 // DeadlineOn is the deadline of a day: pledges close at the end of it

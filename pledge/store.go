@@ -93,6 +93,11 @@ type Store interface {
 	EntryStore
 	// WebhookStore keeps webhook endpoints and their delivery logs.
 	WebhookStore
+	// ResidentStore confirms pledges and keeps the residents' notices,
+	// data and challenges.
+	ResidentStore
+	// ChallengeStore keeps challenges of the address base.
+	ChallengeStore
 
 	// Events lists outbox events in the order recorded.
 	Events(ctx context.Context) ([]Event, error)
@@ -109,6 +114,23 @@ type Decider func(Area) (Transition, error)
 type Transition struct {
 	Status AreaStatus // new status; "" or the same means no change
 	Event  *Event     // recorded once per Event.Key
+	// Events are more events to record with it, each once per key (a
+	// pledge's confirmation e-mail).
+	Events []Event
+	// PledgeEvent, when set on a lapse, is called for each pledge that
+	// lapses, before its contact details are erased; the event it
+	// returns (nil for none) is recorded too: the notice to the pledger.
+	PledgeEvent func(Pledge) *Event
+}
+
+// AllEvents is Event and Events, in order: what a store records of t
+// besides the per-pledge events.
+func (t Transition) AllEvents() []Event {
+	var out []Event
+	if t.Event != nil {
+		out = append(out, *t.Event)
+	}
+	return append(out, t.Events...)
 }
 
 // AreaImportOptions controls what an area import overwrites.

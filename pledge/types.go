@@ -39,8 +39,18 @@ type Area struct {
 
 	Addresses    int // addresses inside
 	Units        int // eligible units inside
-	PledgedUnits int // units with an active pledge
+	PledgedUnits int // units with an active, confirmed pledge: what the threshold counts
+
+	// UnconfirmedUnits are units held by active pledges still waiting for
+	// their confirmation e-mail's link; they do not count yet.
+	UnconfirmedUnits int
+	// ConfirmDays is how long an unconfirmed pledge waits before it
+	// lapses; 0 means DefaultConfirmDays.
+	ConfirmDays int
 }
+
+// DefaultConfirmDays is an area's ConfirmDays unless set.
+const DefaultConfirmDays = 14
 
 // TakeUp is pledged units per eligible unit, 0-1.
 func (a Area) TakeUp() float64 {
@@ -70,7 +80,7 @@ type Address struct {
 	Point        orb.Point // lon, lat
 	Units        int
 	AreaCode     string // "" when outside every area
-	PledgedUnits int    // units with an active pledge (a count, never who)
+	PledgedUnits int    // units with an active, confirmed pledge (a count, never who)
 }
 
 // PledgeStatus is the state of one pledge.
@@ -99,6 +109,21 @@ type Pledge struct {
 	Status    PledgeStatus
 	CreatedAt time.Time
 	UpdatedAt time.Time
+
+	// Language is the resident's language ("da", "en"), from the page the
+	// pledge was made on: its e-mails are written in it.
+	Language string
+	// Unconfirmed pledges hold their unit but do not count towards the
+	// threshold until confirmed. An online pledge made while e-mail is
+	// sent starts unconfirmed, with ConfirmHash the SHA-256 of its
+	// confirmation link's secret. The zero value counts, as every pledge
+	// did before confirmation existed.
+	Unconfirmed bool
+	ConfirmedAt *time.Time
+	ConfirmHash string
+	// NoticesOff is set once the resident stopped the e-mails about the
+	// area's progress (threshold, tender, award, deadline, lapse).
+	NoticesOff bool
 
 	// IdempotencyKey and RequestHash make a retried POST return the first
 	// pledge instead of making a second.

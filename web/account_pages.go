@@ -38,6 +38,7 @@ type accountView struct {
 	IsAdmin     bool
 	Walks       *walksView // the walk-list page
 	Hooks       *hooksView // /provider/webhooks
+	Challenges  []challengeView
 }
 
 type sessionRow struct {

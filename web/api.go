@@ -27,6 +27,8 @@ type AreaJSON struct {
 	Addresses        int        `json:"addresses"`
 	Units            int        `json:"units"`
 	PledgedUnits     int        `json:"pledged_units"`
+	UnconfirmedUnits int        `json:"unconfirmed_units"` // held by pledges awaiting confirmation; not in take_up
+	ConfirmDays      int        `json:"confirm_days"`
 	TakeUp           float64    `json:"take_up"`
 	ThresholdPercent float64    `json:"threshold_percent"`
 	ThresholdUnits   int        `json:"threshold_units"`
@@ -51,6 +53,7 @@ type AreasJSON struct {
 func NewAreaJSON(a pledge.Area, now time.Time) AreaJSON {
 	j := AreaJSON{
 		Code: a.Code, Name: a.Name, Addresses: a.Addresses, Units: a.Units, PledgedUnits: a.PledgedUnits,
+		UnconfirmedUnits: a.UnconfirmedUnits, ConfirmDays: max(a.ConfirmDays, 0),
 		TakeUp: math.Round(a.TakeUp()*1e4) / 1e4, ThresholdPercent: a.ThresholdPercent, ThresholdUnits: a.ThresholdUnits,
 		Status: string(a.Status), Deadline: a.Deadline,
 	}
@@ -107,6 +110,10 @@ type pledgeJSON struct {
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Confirmed is false while the pledge waits for its e-mailed link.
+	Confirmed bool   `json:"confirmed"`
+	Language  string `json:"language"`
+	Notices   bool   `json:"notices"`
 }
 
 func (s *Server) newPledgeJSON(p pledge.Pledge) pledgeJSON {
@@ -114,6 +121,7 @@ func (s *Server) newPledgeJSON(p pledge.Pledge) pledgeJSON {
 		Token: p.Token, ManageURL: s.publicURL(managePath(p.Token)), AddressID: p.AddressID, AreaCode: p.AreaCode, Unit: p.Unit,
 		Name: p.Name, Email: p.Email, Phone: p.Phone, Consent: p.Consent, Status: string(p.Status),
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		Confirmed: !p.Unconfirmed, Language: pledge.ResidentLanguage(p.Language), Notices: !p.NoticesOff,
 	}
 }
 
@@ -213,6 +221,7 @@ type pledgeInput struct {
 	Email     string `json:"email"`
 	Phone     string `json:"phone"`
 	Consent   bool   `json:"consent"`
+	Language  string `json:"language"` // "da" or "en" for the pledge's e-mails; else the request's language
 }
 
 // decodeJSON reads a request's JSON object into v, strictly: the body
@@ -354,7 +363,10 @@ func (s *Server) createPledge(c *gin.Context) {
 		return
 	}
 	req := pledge.PledgeRequest{AddressID: in.AddressID, Unit: in.Unit, Name: in.Name, Email: in.Email, Phone: in.Phone,
-		Consent: in.Consent, Limit: limit}
+		Consent: in.Consent, Limit: limit, Language: in.Language}
+	if req.Language == "" {
+		req.Language = s.locale(c).Lang
+	}
 	p, replayed, err := s.svc.CreatePledge(c.Request.Context(), req, c.GetHeader("Idempotency-Key"))
 	if pledge.ErrorCode(err) == pledge.ETOOMANY {
 		s.tooMany(c, limit)

@@ -49,6 +49,12 @@ func parsePages(version string) (map[string]*template.Template, error) {
 		"static": func(name string) string { return "/static/" + name + "?v=" + version },
 		"add":    func(a, b int) int { return a + b },
 		"list":   func(s ...string) []string { return s },
+		"deref": func(p *int) int {
+			if p == nil {
+				return 0
+			}
+			return *p
+		},
 	}
 	entries, err := fs.ReadDir(templateFS, "templates")
 	if err != nil {

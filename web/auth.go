@@ -431,6 +431,7 @@ type PledgeContactJSON struct {
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	Confirmed bool      `json:"confirmed"` // false while waiting for the resident's confirmation link
 }
 
 // areaPledges: GET /api/areas/{code}/pledges; every call is audited.
@@ -448,7 +449,7 @@ func (s *Server) areaPledges(c *gin.Context) {
 	out := make([]PledgeContactJSON, len(ps))
 	for i, p := range ps {
 		out[i] = PledgeContactJSON{ID: p.ID, AddressID: p.AddressID, Address: texts[p.AddressID], Unit: p.Unit, Name: p.Name, Email: p.Email, Phone: p.Phone,
-			Status: string(p.Status), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+			Status: string(p.Status), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, Confirmed: !p.Unconfirmed}
 	}
 	c.JSON(http.StatusOK, gin.H{"pledges": out})
 }
@@ -493,7 +494,7 @@ func (s *Server) audit(c *gin.Context) {
 }
 
 // updateArea: PATCH /api/areas/{code} {"threshold_percent",
-// "threshold_units","deadline":"YYYY-MM-DD"|null,"status"}: coordinators
+// "threshold_units","deadline":"YYYY-MM-DD"|null,"status","confirm_days"}: coordinators
 // of the area and admins.
 func (s *Server) updateArea(c *gin.Context) {
 	var in struct {
@@ -502,12 +503,14 @@ func (s *Server) updateArea(c *gin.Context) {
 		Deadline         *string  `json:"deadline"`
 		ClearDeadline    bool     `json:"clear_deadline"`
 		Status           *string  `json:"status"`
+		ConfirmDays      *int     `json:"confirm_days"`
 	}
 	if err := decodeJSON(c.Request, &in); err != nil {
 		s.writeError(c, err)
 		return
 	}
-	set := pledge.AreaSettings{ThresholdPercent: in.ThresholdPercent, ThresholdUnits: in.ThresholdUnits, ClearDeadline: in.ClearDeadline}
+	set := pledge.AreaSettings{ThresholdPercent: in.ThresholdPercent, ThresholdUnits: in.ThresholdUnits, ClearDeadline: in.ClearDeadline,
+		ConfirmDays: in.ConfirmDays}
 	if in.Deadline != nil {
 		d, err := time.Parse("2006-01-02", *in.Deadline)
 		if err != nil {

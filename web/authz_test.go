@@ -166,6 +166,27 @@ var authzTable = map[string]authzCase{
 	"POST /coordinator/areas/:code/walks/outcome": {path: "/coordinator/areas/" + areaA + "/walks/outcome", form: true, body: "code=bad&outcome=visited", status: [6]int{303, 303, 403, 400, 403, 400}},
 	"POST /coordinator/walks/:id/assign":          {path: "/coordinator/walks/999999/assign", form: true, body: "volunteer=Bo", status: [6]int{303, 303, 403, 404, 404, 404}},
 	"POST /coordinator/walks/:id/return":          {path: "/coordinator/walks/999999/return", form: true, status: [6]int{303, 303, 403, 404, 404, 404}},
+	"GET /p/:token/data.json":                     {path: "/p/{token}/data.json", status: [6]int{404, 200, 404, 404, 404, 404}},
+	"POST /p/:token/delete":                       {path: "/p/{token}/delete", form: true, status: [6]int{404, 303, 404, 404, 404, 404}},
+	// Erasure is idempotent, so every caller may try the same pledge.
+	"DELETE /api/areas/:code/pledges/:id/contact": {path: "/api/areas/" + areaA + "/pledges/{pledgeA}/contact", status: [6]int{401, 401, 403, 200, 403, 200}},
+	"POST /p/:token/notices":                      {path: "/p/{token}/notices", form: true, body: "notices=off", status: [6]int{404, 303, 404, 404, 404, 404}},
+	// Only the resident's e-mail holds a confirmation secret: the page is
+	// a button for anyone; an unknown secret confirms nothing.
+	"GET /confirm/:secret":  {path: "/confirm/notaconfirmsecret0123456789abcdefghijk", status: all200},
+	"POST /confirm/:secret": {path: "/confirm/notaconfirmsecret0123456789abcdefghijk", form: true, status: same(404)},
+	// Challenges: anyone reports; the area's coordinators and admins
+	// decide; the outcome is behind the reporter's secret link. No
+	// challenge 999999 exists: who may decide is told so (404).
+	"POST /api/challenges":                            {path: "/api/challenges", body: `{"kind":"missing","note":"Skovvej 3"}`, status: same(201)},
+	"POST /challenge":                                 {path: "/challenge", form: true, body: "kind=missing&note=Skovvej+3", status: same(303)},
+	"GET /api/challenges/:secret":                     {path: "/api/challenges/notachallengesecret0123456789abcdefghij", status: same(404)},
+	"GET /challenges/:secret":                         {path: "/challenges/notachallengesecret0123456789abcdefghij", status: same(404)},
+	"GET /api/areas/:code/challenges":                 {path: "/api/areas/" + areaA + "/challenges", status: [6]int{401, 401, 403, 200, 403, 200}},
+	"POST /api/areas/:code/challenges/:id/decision":   {path: "/api/areas/" + areaA + "/challenges/999999/decision", body: `{"accept":false,"reason":"x"}`, status: [6]int{401, 401, 403, 404, 403, 404}},
+	"POST /coordinator/areas/:code/pledges/:id/erase": {path: "/coordinator/areas/" + areaA + "/pledges/{pledgeA}/erase", form: true, status: [6]int{303, 303, 403, 303, 403, 303}},
+	"GET /coordinator/areas/:code/challenges":         {path: "/coordinator/areas/" + areaA + "/challenges", status: [6]int{303, 303, 403, 200, 403, 200}},
+	"POST /coordinator/areas/:code/challenges/:id":    {path: "/coordinator/areas/" + areaA + "/challenges/999999", form: true, body: "decision=reject&reason=x", status: [6]int{303, 303, 403, 404, 403, 404}},
 	// Webhooks: providers (their company's endpoints; {webhook} is the
 	// provider's) and admins. Deleting and replaying name ones that do
 	// not exist, so the table can run in any order.
@@ -288,6 +309,13 @@ func (f *authzFixture) call(method string, c authzCase, caller string, i int) *h
 	}
 	path = strings.ReplaceAll(path, "{token}", token)
 	path = strings.ReplaceAll(path, "{userB}", fmt.Sprint(f.users["coordinatorB"].ID))
+	if strings.Contains(path, "{pledgeA}") {
+		ps, err := f.svc.AreaPledges(pledge.WithUser(context.Background(), pledge.SystemUser()), areaA)
+		if err != nil || len(ps) == 0 {
+			f.t.Fatalf("pledges of %s: %d, %v", areaA, len(ps), err)
+		}
+		path = strings.ReplaceAll(path, "{pledgeA}", fmt.Sprint(ps[0].ID))
+	}
 	path = strings.ReplaceAll(path, "{webhook}", fmt.Sprint(f.webhook))
 	path = strings.ReplaceAll(path, "{address}", url.QueryEscape(f.addr.ID))
 	path = strings.ReplaceAll(path, "{near}", fmt.Sprintf("lon=%f&lat=%f", f.addr.Point[0], f.addr.Point[1]))

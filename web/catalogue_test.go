@@ -196,7 +196,7 @@ func pledgeBody(id string, extra string) string {
 		base[strings.Trim(k, `"`)] = v
 	}
 	parts := []string{}
-	for _, k := range []string{"address_id", "unit", "name", "email", "phone", "consent"} {
+	for _, k := range []string{"address_id", "unit", "name", "email", "phone", "consent", "language"} {
 		if v, ok := base[k]; ok {
 			parts = append(parts, `"`+k+`":`+v)
 		}
@@ -284,6 +284,42 @@ func (f *catalogueFixture) cases() []hostile {
 			form: url.Values{"name": {"Fixture\u202ePerson"}, "email": {"fixture@example.dk"}}, status: 400},
 		{name: "ContactFormCrossSite", method: "POST", path: "/p/" + f.token + "/contact",
 			form: url.Values{"name": {"Evil"}, "email": {"evil@example.dk"}}, header: map[string]string{"Sec-Fetch-Site": "cross-site"}, status: 403},
+		// Residents' confirmation links and notices (issue 14).
+		{name: "PledgeLanguageUnknown", method: "POST", path: "/api/pledges", body: pledgeBody(id, `language:"xx"`), header: asJSON, status: 400, field: "language"},
+		{name: "ConfirmUnknownSecret", method: "POST", path: "/confirm/" + strings.Repeat("x", 43), form: url.Values{}, status: 404},
+		{name: "ConfirmSecretTooLong", method: "POST", path: "/confirm/" + strings.Repeat("x", 5000), form: url.Values{}, status: 404},
+		{name: "ConfirmFormNoCSRF", method: "POST", path: "/confirm/" + strings.Repeat("x", 43), form: url.Values{}, csrf: str(""), status: 403},
+		{name: "ConfirmPageMarkup", method: "GET", path: "/confirm/%3Cscript%3Ealert(1)%22%3E", status: 200, reject: []string{"<script>alert"}},
+		{name: "NoticesFormBadValue", method: "POST", path: "/p/" + f.token + "/notices", form: url.Values{"notices": {"maybe\x00"}}, status: 400},
+		{name: "NoticesFormUnknownToken", method: "POST", path: "/p/" + strings.Repeat("x", 43) + "/notices", form: url.Values{"notices": {"off"}}, status: 404},
+		{name: "NoticesFormNoCSRF", method: "POST", path: "/p/" + f.token + "/notices", form: url.Values{"notices": {"off"}}, csrf: str(""), status: 403},
+		{name: "DataUnknownToken", method: "GET", path: "/p/" + strings.Repeat("x", 43) + "/data.json", status: 404, reject: []string{"Fixture Person"}},
+		{name: "DeleteFormNoCSRF", method: "POST", path: "/p/" + f.token + "/delete", form: url.Values{}, csrf: str(""), status: 403},
+		{name: "DeleteFormCrossSite", method: "POST", path: "/p/" + f.token + "/delete", form: url.Values{},
+			header: map[string]string{"Sec-Fetch-Site": "cross-site"}, status: 403},
+		{name: "DeleteFormUnknownToken", method: "POST", path: "/p/" + strings.Repeat("x", 43) + "/delete", form: url.Values{}, status: 404},
+		{name: "EraseContactAnonymous", method: "DELETE", path: "/api/areas/" + f.addr.AreaCode + "/pledges/1/contact", status: 401},
+		{name: "EraseContactBadIDAnonymous", method: "DELETE", path: "/api/areas/" + f.addr.AreaCode + "/pledges/1e9%00/contact", status: 401},
+		{name: "EraseContactReadToken", method: "DELETE", path: "/api/areas/" + f.addr.AreaCode + "/pledges/1/contact", status: 403,
+			header: map[string]string{"Authorization": "Bearer " + f.adminToken}},
+		// Challenges of the address base.
+		{name: "ChallengeKindUnknown", method: "POST", path: "/api/challenges", body: `{"address_id":"` + id + `","kind":"haunted"}`, header: asJSON, status: 400, field: "kind"},
+		{name: "ChallengeAddressUnknown", method: "POST", path: "/api/challenges", body: `{"address_id":"nope\u0000","kind":"ruin"}`, header: asJSON, status: 400, field: "address_id"},
+		{name: "ChallengeUnitsNegative", method: "POST", path: "/api/challenges", body: `{"address_id":"` + id + `","kind":"wrong_units","proposed_units":-1}`, header: asJSON, status: 400, field: "proposed_units"},
+		{name: "ChallengeUnitsOverflow", method: "POST", path: "/api/challenges", body: `{"address_id":"` + id + `","kind":"wrong_units","proposed_units":4294967297}`, header: asJSON, status: 400, field: "proposed_units"},
+		{name: "ChallengeNoteRLO", method: "POST", path: "/api/challenges", body: `{"address_id":"` + id + `","kind":"ruin","note":"tom\u202e"}`, header: asJSON, status: 400, field: "note"},
+		{name: "ChallengeNoteHuge", method: "POST", path: "/api/challenges", body: `{"kind":"missing","note":"` + strings.Repeat("x", 1001) + `"}`, header: asJSON, status: 400, field: "note"},
+		{name: "ChallengeUnknownField", method: "POST", path: "/api/challenges", body: `{"kind":"missing","note":"x","status":"accepted"}`, header: asJSON, status: 400},
+		{name: "ChallengeOutcomeUnknown", method: "GET", path: "/api/challenges/" + strings.Repeat("x", 43), status: 404},
+		{name: "ChallengePageUnknown", method: "GET", path: "/challenges/" + strings.Repeat("x", 43), status: 404},
+		{name: "ChallengeFormNoCSRF", method: "POST", path: "/challenge", form: url.Values{"kind": {"missing"}, "note": {"x"}}, csrf: str(""), status: 403},
+		{name: "ChallengeFormBadKind", method: "POST", path: "/challenge", form: url.Values{"kind": {"<script>"}, "address_id": {id}}, status: 400, reject: []string{"<script>"}},
+		{name: "DecideAnonymous", method: "POST", path: "/api/areas/" + f.addr.AreaCode + "/challenges/1/decision", body: `{"accept":true,"reason":"x"}`, header: asJSON, status: 401},
+		{name: "DecideReadToken", method: "POST", path: "/api/areas/" + f.addr.AreaCode + "/challenges/1/decision", body: `{"accept":true,"reason":"x"}`,
+			header: with(asJSON, "Authorization", "Bearer "+f.adminToken), status: 403},
+		{name: "ChallengesListAnonymous", method: "GET", path: "/api/areas/" + f.addr.AreaCode + "/challenges", status: 401},
+		{name: "ErasePledgeFormNoCSRF", method: "POST", path: "/coordinator/areas/" + f.addr.AreaCode + "/pledges/1/erase", form: url.Values{}, csrf: str(""), status: 403},
+		{name: "ErasePledgeFormAnonymous", method: "POST", path: "/coordinator/areas/" + f.addr.AreaCode + "/pledges/x%00/erase", form: url.Values{}, status: 303},
 		// The pledge form.
 		{name: "PledgeFormNoCSRF", method: "POST", path: "/pledge", csrf: str(""),
 			form: url.Values{"address_id": {id}, "name": {"Ada"}, "email": {"ada@example.dk"}, "consent": {"yes"}}, status: 403},

@@ -49,8 +49,9 @@ type pageData struct {
 	CanWithdraw bool
 	Notice      string
 	ErrorText   string
-	Account     *accountView // the account pages
-	Tender      *tenderPage  // the tender pages
+	Challenge   *challengeView // /challenges/{secret}
+	Account     *accountView   // the account pages
+	Tender      *tenderPage    // the tender pages
 	Dashboard   *dashboardView
 	Entry       *entryView
 	Settings    *settingsView
@@ -94,6 +95,7 @@ type areaView struct {
 	Fill, Marker                   string // SVG x positions, 0-100
 	Band                           string // colour band, as on the map
 	Extended                       string // the deadline extension, announced
+	Unconfirmed                    string // "" or the units awaiting confirmation, apart from the counted ones
 }
 
 type addressView struct {
@@ -110,6 +112,12 @@ type pledgeView struct {
 	Active             bool
 	Name, Email, Phone string
 	PowerOfAttorney    bool // on file
+	// Unconfirmed: waiting for the e-mailed confirmation link; Confirm
+	// says so and until when.
+	Unconfirmed bool
+	Confirm     string
+	NoticesOff  bool
+	LapseRules  []string // the lapse rules in plain words
 }
 
 func svgNumber(f float64) string { return strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64) }
@@ -131,6 +139,9 @@ func (s *Server) areaView(l *Locale, a pledge.Area) areaView {
 	}
 	if a.ThresholdUnits > 0 {
 		v.Threshold += ", " + l.T("progress.min_units", l.Int(a.ThresholdUnits))
+	}
+	if a.UnconfirmedUnits > 0 {
+		v.Unconfirmed = l.N("progress.unconfirmed", a.UnconfirmedUnits)
 	}
 	if a.Deadline == nil {
 		v.Deadline = l.T("progress.no_deadline")
@@ -415,7 +426,7 @@ func (s *Server) postPledge(c *gin.Context) {
 	// whatever the form holds.
 	req := pledge.PledgeRequest{
 		AddressID: f.Get("address_id"), Unit: unit, Name: f.Get("name"), Email: f.Get("email"), Phone: f.Get("phone"),
-		Consent: f.Get("consent") != "", Limit: s.pledgeLimit(c),
+		Consent: f.Get("consent") != "", Limit: s.pledgeLimit(c), Language: l.Lang,
 	}
 	// A bot fills every field, a person never sees this one. The bot is
 	// told it worked, and nothing is stored (but the attempt counts).
@@ -592,6 +603,15 @@ func (s *Server) pledgeData(c *gin.Context, l *Locale, token string) (*pageData,
 		Unit: pl.Unit, Status: string(pl.Status), StatusText: l.T("pledge." + string(pl.Status)),
 		Created: l.Date(pl.CreatedAt), Active: pl.Status == pledge.PledgeActive,
 		Name: pl.Name, Email: pl.Email, Phone: pl.Phone,
+		Unconfirmed: pl.Unconfirmed && pl.Status == pledge.PledgeActive, NoticesOff: pl.NoticesOff,
+		LapseRules: s.svc.LapseRules(l.Lang, area),
+	}
+	if p.Pledge.Unconfirmed {
+		days := area.ConfirmDays
+		if days <= 0 {
+			days = pledge.DefaultConfirmDays
+		}
+		p.Pledge.Confirm = l.T("manage.unconfirmed", l.Date(pl.CreatedAt.AddDate(0, 0, days)))
 	}
 	p.Form.Name, p.Form.Email, p.Form.Phone = pl.Name, pl.Email, pl.Phone
 	if p.Pledge.PowerOfAttorney, err = s.svc.HasPowerOfAttorney(c.Request.Context(), token); err != nil {
@@ -623,8 +643,13 @@ func (s *Server) manage(c *gin.Context) {
 		return
 	}
 	p.Title = l.T("manage.title")
-	if c.Query("saved") != "" && p.Pledge.Active {
+	switch {
+	case c.Query("saved") != "" && p.Pledge.Active:
 		p.Notice = l.T("manage.saved")
+	case c.Query("confirmed") != "" && p.Pledge.Active && !p.Pledge.Unconfirmed:
+		p.Notice = l.T("manage.confirmed")
+	case c.Query("deleted") != "" && p.Pledge.Name == "" && p.Pledge.Email == "" && p.Pledge.Phone == "":
+		p.Notice = l.T("manage.deleted")
 	}
 	s.render(c, http.StatusOK, "manage", p)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -16,7 +17,7 @@ import (
 // and status for one area.
 func runArea(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "set" {
-		return usageError{errors.New("usage: kommunity area set --area CODE [--threshold PCT] [--threshold-units N] [--deadline YYYY-MM-DD|none] [--status STATUS]")}
+		return usageError{errors.New("usage: kommunity area set --area CODE [--threshold PCT] [--threshold-units N] [--deadline YYYY-MM-DD|none] [--status STATUS] [--confirm-days N]")}
 	}
 	fs, cfg, errs := storeFlagSet("area set", stderr)
 	code := fs.String("area", "", "area `CODE`")
@@ -24,6 +25,7 @@ func runArea(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	units := fs.Int("threshold-units", -1, "minimum number of pledged `units` (0 for none)")
 	deadline := fs.String("deadline", "", "last day for pledges, `YYYY-MM-DD` (pledges close at its end, UTC), or none")
 	status := fs.String("status", "", "new `status`: draft, collecting, tender_open, awarded, built or lapsed")
+	confirmDays := fs.Int("confirm-days", 0, "`days` an unconfirmed online pledge waits for its e-mailed link before it lapses (1-365)")
 	asJSON := fs.Bool("json", false, "print the area as JSON")
 	if err := parseNoArgs(fs, args[1:], *errs); err != nil {
 		return err
@@ -50,6 +52,11 @@ func runArea(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		end := pledge.DeadlineOn(day)
 		set.Deadline = &end
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "confirm-days" {
+			set.ConfirmDays = confirmDays
+		}
+	})
 	if *status != "" {
 		st := pledge.AreaStatus(*status)
 		set.Status = &st
@@ -73,6 +80,7 @@ func runArea(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if j.Deadline != nil {
 		dl = j.Deadline.Format("2006-01-02")
 	}
-	fmt.Fprintf(stdout, "%s %s: threshold %g %% (at least %d units), deadline %s, status %s\n", j.Code, j.Name, j.ThresholdPercent, j.ThresholdUnits, dl, j.Status)
+	fmt.Fprintf(stdout, "%s %s: threshold %g %% (at least %d units), deadline %s, status %s, unconfirmed pledges lapse after %d days\n",
+		j.Code, j.Name, j.ThresholdPercent, j.ThresholdUnits, dl, j.Status, j.ConfirmDays)
 	return nil
 }

@@ -29,6 +29,10 @@ func TestAreaSet(t *testing.T) {
 	if got.ThresholdPercent != 60 || got.Deadline == nil || got.Status != "collecting" {
 		t.Errorf("areas --json: %+v", got)
 	}
+	out = mustRun(t, "area", "set", "--db", db, "--area", "A", "--confirm-days", "5")
+	if !strings.Contains(out, "unconfirmed pledges lapse after 5 days") || areasJSON(t, db).Areas[0].ConfirmDays != 5 {
+		t.Errorf("--confirm-days 5: %q", out)
+	}
 	out = mustRun(t, "area", "set", "--db", db, "--area", "A", "--deadline", "none", "--status", "draft")
 	if !strings.Contains(out, "deadline none, status draft") {
 		t.Errorf("output %q", out)
@@ -41,6 +45,8 @@ func TestAreaSet(t *testing.T) {
 		{[]string{"--threshold", "101"}, "threshold must be a percent from 0 to 100"},
 		{[]string{"--threshold-units", "-5"}, "cannot be negative"},
 		{[]string{"--status", "sold"}, `unknown status "sold"`},
+		{[]string{"--confirm-days", "0"}, "days to confirm a pledge must be from 1 to 365"},
+		{[]string{"--confirm-days", "366"}, "days to confirm a pledge must be from 1 to 365"},
 		{[]string{"--status", "threshold_reached"}, "set by the pledge that reaches the threshold"},
 	} {
 		before := mustRun(t, "areas", "--db", db, "--json")

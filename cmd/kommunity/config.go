@@ -42,6 +42,9 @@ type Config struct {
 	// LapseInterval is how often serve lapses areas whose deadline passed
 	// below threshold; 0 turns that off (run `kommunity lapse` instead).
 	LapseInterval time.Duration
+	// RetentionDays is how long contact details stay after an area is
+	// built or lapsed; the lapse loop erases them after that.
+	RetentionDays int64
 	// TrustedProxies are comma-separated addresses or CIDRs of reverse
 	// proxies whose X-Forwarded-For names the client (for rate limits).
 	TrustedProxies string
@@ -88,6 +91,7 @@ func DefaultConfig() Config {
 		PledgeRateWindow: 10 * time.Minute,
 		ProgressTTL:      time.Second,
 		LapseInterval:    time.Minute,
+		RetentionDays:    365,
 		MailTimeout:      30 * time.Second,
 		WebhookTimeout:   15 * time.Second,
 
@@ -145,7 +149,8 @@ func (c *Config) serveFlags(fs *flag.FlagSet, errs *envErr) {
 	durationVar(fs, &c.PledgeRateWindow, "pledge-rate-window", "PLEDGE_RATE_WINDOW", "window of the pledge rate limit", errs)
 	stringVar(fs, &c.PublicURL, "public-url", "PUBLIC_URL", "`URL` residents reach the service at, e.g. https://kommunity.example; manage links, e-mails and redirects use it (relative links without it); https also turns on Secure cookies and HSTS", errs)
 	stringVar(fs, &c.TrustedProxies, "trusted-proxies", "TRUSTED_PROXIES", "comma-separated `addresses/CIDRs` of reverse proxies whose X-Forwarded-For names the client; empty trusts none", errs)
-	durationVar(fs, &c.LapseInterval, "lapse-interval", "LAPSE_INTERVAL", "how often to lapse areas whose deadline passed below threshold; 0 for never", errs)
+	durationVar(fs, &c.LapseInterval, "lapse-interval", "LAPSE_INTERVAL", "how often to lapse areas whose deadline passed below threshold (and unconfirmed pledges, and erase contact data past --retention); 0 for never", errs)
+	int64Var(fs, &c.RetentionDays, "retention", "RETENTION", "`days` contact data of pledges stay after their area is built or lapsed", errs)
 	durationVar(fs, &c.ProgressTTL, "progress-ttl", "PROGRESS_TTL", "how long GET /api/areas/{code} may answer from memory (other instances' pledges show within it); 0 for never", errs)
 	stringVar(fs, &c.AdminToken, "admin-token", "ADMIN_TOKEN", "retired: use accounts and API tokens (kommunity token add); set, serve refuses to start", errs)
 	c.mailFlags(fs, errs)

@@ -122,8 +122,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Warn("the OGC API's links name the listen address, which other hosts cannot reach: set --public-url", "addr", ln.Addr().String())
 	}
 	fmt.Fprintf(stdout, "kommunity listening on http://%s\n", ln.Addr())
+	if cfg.RetentionDays < 1 {
+		return usageError{fmt.Errorf("--retention must be at least 1 day, not %d", cfg.RetentionDays)}
+	}
 	if cfg.LapseInterval > 0 {
-		go lapseLoop(ctx, svc, cfg.LapseInterval, log)
+		go lapseLoop(ctx, svc, cfg.LapseInterval, time.Duration(cfg.RetentionDays)*24*time.Hour, log)
 	}
 	if mailer != nil {
 		log.Info("mail: sending e-mails from the outbox", "smtp", sender.Server().Redacted())

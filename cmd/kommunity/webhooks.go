@@ -12,10 +12,12 @@ import (
 )
 
 // domainHandlers are the handlers of the domain event kinds (threshold
-// reached, tender opened, deadline changed, awarded): today the webhook
-// fan-out, which wakes the delivery dispatcher with wake. Later consumers
-// of the same kinds (notices to pledgers or bidders) join through
-// dispatch.Chain here, so each kind keeps one handler.
+// reached, tender opened, deadline changed, awarded, deadline extended):
+// the webhook fan-out, which wakes the delivery dispatcher with wake, and
+// the notices to pledgers (e-mails queued in the outbox, with a mail
+// server only), chained with dispatch.Chain so each kind keeps one
+// handler. Both queue derived events under stable keys, so a retry of
+// the chain sends nothing twice.
 func domainHandlers(svc *pledge.Service, wake func()) map[string]dispatch.Handler {
 	fanOut := func(ctx context.Context, e pledge.OutboxEvent) error {
 		if err := svc.FanOutWebhooks(ctx, e); err != nil {
@@ -27,9 +29,25 @@ func domainHandlers(svc *pledge.Service, wake func()) map[string]dispatch.Handle
 		wake()
 		return nil
 	}
+	notify := func(ctx context.Context, e pledge.OutboxEvent) error {
+		if err := svc.NotifyPledgers(ctx, e); err != nil {
+			if pledge.ErrorCode(err) == pledge.EINVALID {
+				return dispatch.Permanent(err)
+			}
+			return err
+		}
+		return nil
+	}
 	h := map[string]dispatch.Handler{}
 	for kind := range pledge.WebhookKinds {
 		h[kind] = fanOut
+	}
+	for _, kind := range pledge.NoticeKinds {
+		if h[kind] != nil {
+			h[kind] = dispatch.Chain(h[kind], notify)
+		} else {
+			h[kind] = notify
+		}
 	}
 	return h
 }

@@ -484,8 +484,18 @@ func (s *Store) AreaPledges(ctx context.Context, code string, audit pledge.Audit
 }
 
 // UpdateAreaAudited is UpdateArea with its audit entry, in one transaction.
-func (s *Store) UpdateAreaAudited(ctx context.Context, a pledge.Area, audit pledge.AuditEntry) error {
-	return s.withAudit(ctx, audit, func(tx pgx.Tx) error { return updateArea(ctx, tx, a) })
+func (s *Store) UpdateAreaAudited(ctx context.Context, a pledge.Area, audit pledge.AuditEntry, events ...pledge.Event) error {
+	return s.withAudit(ctx, audit, func(tx pgx.Tx) error {
+		if err := updateArea(ctx, tx, a); err != nil {
+			return err
+		}
+		for _, e := range events {
+			if err := insertEvent(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // SetCostParamsAudited is SetCostParams with its audit entry, in one

@@ -10,7 +10,7 @@ import (
 
 // addressSelect reads addresses with their area code and pledged units.
 const addressSelect = `SELECT ad.id, ad.text, ST_X(ad.geom), ST_Y(ad.geom), ad.units, coalesce(ar.code, ''),
-	(SELECT count(*) FROM pledges p WHERE p.address_id = ad.id AND p.status = 'active')
+	(SELECT count(*) FROM pledges p WHERE p.address_id = ad.id AND p.status = 'active' AND p.confirmed)
 	FROM addresses ad LEFT JOIN areas ar ON ar.id = ad.area_id `
 
 func scanAddresses(rows pgx.Rows) ([]pledge.Address, error) {

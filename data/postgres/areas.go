@@ -12,7 +12,7 @@ import (
 	"github.com/paulmach/orb"
 )
 
-const areaColumns = `id, code, name, area_m2, threshold_percent, threshold_units, deadline, status, addresses, units, pledged_units`
+const areaColumns = `id, code, name, area_m2, threshold_percent, threshold_units, deadline, status, addresses, units, pledged_units, unconfirmed_units, confirm_days`
 
 // areaGeometry is the geometry column of an areas row.
 const areaGeometry = `(SELECT geom FROM area_shapes WHERE area_id = areas.id)`
@@ -20,7 +20,7 @@ const areaGeometry = `(SELECT geom FROM area_shapes WHERE area_id = areas.id)`
 func scanArea(row pgx.Row, geom bool) (pledge.Area, error) {
 	var a pledge.Area
 	var deadline *time.Time
-	dest := []any{&a.ID, &a.Code, &a.Name, &a.AreaM2, &a.ThresholdPercent, &a.ThresholdUnits, &deadline, &a.Status, &a.Addresses, &a.Units, &a.PledgedUnits}
+	dest := []any{&a.ID, &a.Code, &a.Name, &a.AreaM2, &a.ThresholdPercent, &a.ThresholdUnits, &deadline, &a.Status, &a.Addresses, &a.Units, &a.PledgedUnits, &a.UnconfirmedUnits, &a.ConfirmDays}
 	if geom {
 		dest = append(dest, multiPolygon{&a.Geometry})
 	}
@@ -97,8 +97,9 @@ type execer interface {
 
 // updateArea is UpdateArea on db, which may be a transaction.
 func updateArea(ctx context.Context, db execer, a pledge.Area) error {
-	tag, err := db.Exec(ctx, `UPDATE areas SET threshold_percent = $1, threshold_units = $2, deadline = $3, status = $4 WHERE code = $5`,
-		a.ThresholdPercent, a.ThresholdUnits, a.Deadline, string(a.Status), a.Code)
+	tag, err := db.Exec(ctx, `UPDATE areas SET threshold_percent = $1, threshold_units = $2, deadline = $3, status = $4,
+		confirm_days = CASE WHEN $6 > 0 THEN $6 ELSE confirm_days END WHERE code = $5`,
+		a.ThresholdPercent, a.ThresholdUnits, a.Deadline, string(a.Status), a.Code, a.ConfirmDays)
 	if err != nil {
 		return formatError(err)
 	}
@@ -274,15 +275,19 @@ func (m *moveSource) Values() ([]any, error) {
 // refreshCounters recomputes every area's counters from the rows, writing
 // only the areas whose counts differ.
 func refreshCounters(ctx context.Context, tx pgx.Tx) error {
-	_, err := tx.Exec(ctx, `UPDATE areas SET addresses = n.addresses, units = n.units, pledged_units = n.pledged_units
+	_, err := tx.Exec(ctx, `UPDATE areas SET addresses = n.addresses, units = n.units, pledged_units = n.pledged_units,
+			unconfirmed_units = n.unconfirmed_units
 		FROM (
-			SELECT ar.id, coalesce(ad.addresses, 0) AS addresses, coalesce(ad.units, 0) AS units, coalesce(p.pledged, 0) AS pledged_units
+			SELECT ar.id, coalesce(ad.addresses, 0) AS addresses, coalesce(ad.units, 0) AS units, coalesce(p.pledged, 0) AS pledged_units,
+				coalesce(p.unconfirmed, 0) AS unconfirmed_units
 			FROM areas ar
 			LEFT JOIN (SELECT area_id, count(*) AS addresses, sum(units) AS units FROM addresses
 				WHERE area_id IS NOT NULL GROUP BY area_id) ad ON ad.area_id = ar.id
-			LEFT JOIN (SELECT a.area_id, count(*) AS pledged FROM pledges p JOIN addresses a ON a.id = p.address_id
+			LEFT JOIN (SELECT a.area_id, count(*) FILTER (WHERE p.confirmed) AS pledged, count(*) FILTER (WHERE NOT p.confirmed) AS unconfirmed
+				FROM pledges p JOIN addresses a ON a.id = p.address_id
 				WHERE p.status = 'active' AND a.area_id IS NOT NULL GROUP BY a.area_id) p ON p.area_id = ar.id
 		) n
-		WHERE areas.id = n.id AND (areas.addresses, areas.units, areas.pledged_units) IS DISTINCT FROM (n.addresses, n.units, n.pledged_units)`)
+		WHERE areas.id = n.id AND (areas.addresses, areas.units, areas.pledged_units, areas.unconfirmed_units)
+			IS DISTINCT FROM (n.addresses, n.units, n.pledged_units, n.unconfirmed_units)`)
 	return formatError(err)
 }

@@ -27,6 +27,11 @@ func (s *Store) LapseArea(ctx context.Context, code string, at time.Time, decide
 		if err != nil || t.Status != pledge.StatusLapsed {
 			return err
 		}
+		if t.PledgeEvent != nil {
+			if err := recordPledgeEvents(ctx, tx, pledgeSelect+`WHERE p.status = 'active' AND ad.area_id = $1`, t.PledgeEvent, a.ID); err != nil {
+				return err
+			}
+		}
 		tag, err := tx.Exec(ctx, `UPDATE pledges p SET status = 'lapsed', name = '', email = '', phone = '', request_hash = '', updated_at = $2
 			FROM addresses ad WHERE ad.id = p.address_id AND ad.area_id = $1 AND p.status = 'active'`, a.ID, at)
 		if err != nil {
@@ -34,12 +39,12 @@ func (s *Store) LapseArea(ctx context.Context, code string, at time.Time, decide
 		}
 		n = int(tag.RowsAffected())
 		b := &pgx.Batch{}
-		b.Queue(`UPDATE areas SET pledged_units = 0 WHERE id = $1`, a.ID)
+		b.Queue(`UPDATE areas SET pledged_units = 0, unconfirmed_units = 0 WHERE id = $1`, a.ID)
 		queueTransition(b, a, t)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return formatError(err)
 		}
-		out.Status, out.PledgedUnits = pledge.StatusLapsed, 0
+		out.Status, out.PledgedUnits, out.UnconfirmedUnits = pledge.StatusLapsed, 0, 0
 		return nil
 	})
 	return out, n, err

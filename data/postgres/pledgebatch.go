@@ -85,9 +85,11 @@ func (s *Store) CreateLimitedPledge(ctx context.Context, p *pledge.Pledge, limit
 const pledgeBatchSQL = `WITH inp AS (
 		SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::text[], $7::boolean[],
 			$8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::text[], $14::timestamptz[], $15::integer[],
-			$16::integer[], $17::integer[], $19::timestamptz[], $20::float8[])
+			$16::integer[], $17::integer[], $19::timestamptz[], $20::float8[],
+			$21::text[], $22::boolean[], $23::timestamptz[], $24::text[], $25::boolean[])
 		WITH ORDINALITY AS i(token, address_id, unit, name, email, phone, consent, status, idempotency_key, request_hash,
-			created_at, updated_at, rate_key, rate_window, rate_max, rate_count, rate_rank, rate_prev, rate_weight, ord)),
+			created_at, updated_at, rate_key, rate_window, rate_max, rate_count, rate_rank, rate_prev, rate_weight,
+			language, confirmed, confirmed_at, confirm_hash, notices, ord)),
 	old AS (
 		DELETE FROM rate_limits WHERE window_start < $18),
 	hit AS (
@@ -104,9 +106,10 @@ const pledgeBatchSQL = `WITH inp AS (
 			WHERE n NOT IN (SELECT unit FROM pledges WHERE address_id = a.id AND status = 'active') ORDER BY n LIMIT 1) END AS unit
 		FROM ok i JOIN addresses a ON a.id = i.address_id),
 	ins AS (
-		INSERT INTO pledges (token, address_id, unit, name, email, phone, consent, status, idempotency_key, request_hash, created_at, updated_at)
+		INSERT INTO pledges (token, address_id, unit, name, email, phone, consent, status, idempotency_key, request_hash, created_at, updated_at,
+			language, confirmed, confirmed_at, confirm_hash, notices)
 		SELECT i.token, i.address_id, ad.unit, i.name, i.email, i.phone, i.consent, i.status, i.idempotency_key, i.request_hash,
-			i.created_at, i.updated_at
+			i.created_at, i.updated_at, i.language, i.confirmed, i.confirmed_at, i.confirm_hash, i.notices
 		FROM ok i JOIN ad ON ad.ord = i.ord
 		WHERE ad.area_id IS NOT NULL AND ad.unit <= ad.units
 		ORDER BY i.ord
@@ -114,18 +117,20 @@ const pledgeBatchSQL = `WITH inp AS (
 		RETURNING id, token),
 	res AS (
 		SELECT i.ord, i.rate_key IS NOT NULL AND ad.ord IS NULL AND NOT EXISTS (SELECT FROM ok WHERE ok.ord = i.ord) AS limited,
-			ad.units, ad.area_id, ad.unit, ins.id
+			ad.units, ad.area_id, ad.unit, ins.id, i.confirmed
 		FROM inp i LEFT JOIN ad ON ad.ord = i.ord LEFT JOIN ins ON ins.token = i.token),
 	cnt AS (
-		SELECT area_id, count(*)::integer AS n FROM res WHERE id IS NOT NULL GROUP BY area_id),
+		SELECT area_id, count(*) FILTER (WHERE confirmed)::integer AS n, count(*) FILTER (WHERE NOT confirmed)::integer AS u
+		FROM res WHERE id IS NOT NULL GROUP BY area_id),
 	l AS (
 		SELECT id AS locked FROM areas WHERE id = ANY (ARRAY(SELECT area_id FROM cnt)) ORDER BY id FOR NO KEY UPDATE),
 	up AS (
-		UPDATE areas SET pledged_units = pledged_units + cnt.n
+		UPDATE areas SET pledged_units = pledged_units + cnt.n, unconfirmed_units = unconfirmed_units + cnt.u
 		FROM cnt WHERE areas.id = cnt.area_id AND areas.id = ANY (ARRAY(SELECT locked FROM l))
 		RETURNING ` + areaColumns + `)
 	SELECT res.limited, res.units, res.area_id, res.unit, res.id,
-		up.id, up.code, up.name, up.area_m2, up.threshold_percent, up.threshold_units, up.deadline, up.status, up.addresses, up.units, up.pledged_units
+		up.id, up.code, up.name, up.area_m2, up.threshold_percent, up.threshold_units, up.deadline, up.status, up.addresses, up.units, up.pledged_units,
+		up.unconfirmed_units, up.confirm_days
 	FROM res LEFT JOIN up ON up.id = res.area_id AND res.id IS NOT NULL
 	ORDER BY res.ord`
 
@@ -202,6 +207,9 @@ func (s *Store) pledgeTx(ctx context.Context, calls []*call[write], hits *hitBat
 	keys, rateKeys := make([]*string, n), make([]*string, n)
 	created, updated, rateWindows, ratePrevs := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
 	rateWeights := make([]float64, n)
+	languages, confirmHashes := make([]string, n), make([]*string, n)
+	confirmed, notices := make([]bool, n), make([]bool, n)
+	confirmedAt := make([]*time.Time, n)
 	// A window's pledges in this batch take the last places of its count,
 	// in batch order: rank of count.
 	rateMax, rateCount, rateRank := make([]int32, n), make([]int32, n), make([]int32, n)
@@ -214,6 +222,10 @@ func (s *Store) pledgeTx(ctx context.Context, calls []*call[write], hits *hitBat
 		consents[i], statuses[i], hashes[i], created[i], updated[i] = p.Consent, string(p.Status), p.RequestHash, p.CreatedAt, p.UpdatedAt
 		if p.IdempotencyKey != "" {
 			keys[i] = &p.IdempotencyKey
+		}
+		languages[i], confirmed[i], confirmedAt[i], notices[i] = p.Language, !p.Unconfirmed, p.ConfirmedAt, !p.NoticesOff
+		if p.ConfirmHash != "" {
+			confirmHashes[i] = &p.ConfirmHash
 		}
 		if l := c.in.pledge.limit; l != nil {
 			start := pgTime(l.WindowStart())
@@ -238,9 +250,11 @@ func (s *Store) pledgeTx(ctx context.Context, calls []*call[write], hits *hitBat
 		hits.queue(b)
 	}
 	b.Queue(pledgeBatchSQL, tokens, addressIDs, units, names, emails, phones, consents, statuses, keys, hashes, created, updated,
-		rateKeys, rateWindows, rateMax, rateCount, rateRank, forget, ratePrevs, rateWeights)
+		rateKeys, rateWindows, rateMax, rateCount, rateRank, forget, ratePrevs, rateWeights,
+		languages, confirmed, confirmedAt, confirmHashes, notices)
 	areaOf := make([]int64, n) // 0: not inserted
-	perArea := map[int64]int{}
+	perArea := map[int64]int{} // confirmed pledges inserted per area
+	perAreaUnconfirmed := map[int64]int{}
 	areas := map[int64]pledge.Area{}
 	err = sendBatch(ctx, conn.Conn(), b, 1, func(br pgx.BatchResults) error {
 		if hits != nil {
@@ -283,7 +297,11 @@ func (s *Store) pledgeTx(ctx context.Context, calls []*call[write], hits *hitBat
 				return pledge.Errorf(pledge.EUNAVAILABLE, "an address's area changed; try again")
 			}
 			areaOf[i] = *areaID
-			perArea[*areaID]++
+			if !c.in.pledge.p.Unconfirmed {
+				perArea[*areaID]++
+			} else {
+				perAreaUnconfirmed[*areaID]++
+			}
 			areas[*areaID] = a.area()
 		}
 		if err := rows.Err(); err != nil {
@@ -300,8 +318,8 @@ func (s *Store) pledgeTx(ctx context.Context, calls []*call[write], hits *hitBat
 	if hits != nil {
 		hits.finish(nil)
 	}
-	areaIDs := make([]int64, 0, len(perArea))
-	for id := range perArea {
+	areaIDs := make([]int64, 0, len(areas))
+	for id := range areas {
 		areaIDs = append(areaIDs, id)
 	}
 	slices.Sort(areaIDs)
@@ -314,27 +332,35 @@ func (s *Store) pledgeTx(ctx context.Context, calls []*call[write], hits *hitBat
 		a := areas[id]
 		final := a
 		a.PledgedUnits -= perArea[id]
+		a.UnconfirmedUnits -= perAreaUnconfirmed[id]
 		for i, c := range calls {
 			if areaOf[i] != id {
 				continue
 			}
-			a.PledgedUnits++
 			p := c.in.pledge.p
+			count := &a.UnconfirmedUnits
+			if !p.Unconfirmed {
+				count = &a.PledgedUnits
+			}
+			*count++
 			t, err := c.in.pledge.decide(a)
 			if err != nil {
 				c.err = err
-				a.PledgedUnits--
+				*count--
 				rejected = append(rejected, p.ID)
 				continue
 			}
 			p.AreaCode = a.Code
-			queueEvent(b, t.Event)
+			for _, e := range t.AllEvents() {
+				queueEvent(b, &e)
+			}
 			if t.Status != "" {
 				a.Status = t.Status
 			}
 		}
-		if a.Status != final.Status || a.PledgedUnits != final.PledgedUnits {
-			b.Queue(`UPDATE areas SET status = $1, pledged_units = $2 WHERE id = $3`, string(a.Status), a.PledgedUnits, a.ID)
+		if a.Status != final.Status || a.PledgedUnits != final.PledgedUnits || a.UnconfirmedUnits != final.UnconfirmedUnits {
+			b.Queue(`UPDATE areas SET status = $1, pledged_units = $2, unconfirmed_units = $3 WHERE id = $4`,
+				string(a.Status), a.PledgedUnits, a.UnconfirmedUnits, a.ID)
 		}
 	}
 	if len(rejected) > 0 {
@@ -395,19 +421,20 @@ type areaRow struct {
 	Code, Name, Status                        *string
 	AreaM2, ThresholdPercent                  *float64
 	ThresholdUnits, Addresses, Units, Pledged *int32
+	Unconfirmed, ConfirmDays                  *int32
 	Deadline                                  *time.Time
 }
 
 func (r *areaRow) dest() []any {
 	return []any{&r.ID, &r.Code, &r.Name, &r.AreaM2, &r.ThresholdPercent, &r.ThresholdUnits, &r.Deadline, &r.Status,
-		&r.Addresses, &r.Units, &r.Pledged}
+		&r.Addresses, &r.Units, &r.Pledged, &r.Unconfirmed, &r.ConfirmDays}
 }
 
 // area returns the row as an Area; r.ID must not be nil.
 func (r *areaRow) area() pledge.Area {
 	a := pledge.Area{ID: *r.ID, Code: *r.Code, Name: *r.Name, AreaM2: *r.AreaM2, ThresholdPercent: *r.ThresholdPercent,
 		ThresholdUnits: int(*r.ThresholdUnits), Status: pledge.AreaStatus(*r.Status), Addresses: int(*r.Addresses),
-		Units: int(*r.Units), PledgedUnits: int(*r.Pledged)}
+		Units: int(*r.Units), PledgedUnits: int(*r.Pledged), UnconfirmedUnits: int(*r.Unconfirmed), ConfirmDays: int(*r.ConfirmDays)}
 	if r.Deadline != nil {
 		t := r.Deadline.UTC()
 		a.Deadline = &t

@@ -9,7 +9,8 @@ import (
 )
 
 const pledgeColumns = `p.id, p.token, p.address_id, coalesce(ar.code, ''), p.unit, p.name, p.email, p.phone, p.consent, p.status,
-	coalesce(p.idempotency_key, ''), p.request_hash, p.created_at, p.updated_at`
+	coalesce(p.idempotency_key, ''), p.request_hash, p.created_at, p.updated_at,
+	p.language, NOT p.confirmed, p.confirmed_at, coalesce(p.confirm_hash, ''), NOT p.notices`
 
 const pledgeSelect = `SELECT ` + pledgeColumns + `
 	FROM pledges p JOIN addresses ad ON ad.id = p.address_id LEFT JOIN areas ar ON ar.id = ad.area_id `
@@ -17,11 +18,16 @@ const pledgeSelect = `SELECT ` + pledgeColumns + `
 func scanPledge(row pgx.Row, extra ...any) (pledge.Pledge, error) {
 	var p pledge.Pledge
 	dest := append([]any{&p.ID, &p.Token, &p.AddressID, &p.AreaCode, &p.Unit, &p.Name, &p.Email, &p.Phone, &p.Consent, &p.Status,
-		&p.IdempotencyKey, &p.RequestHash, &p.CreatedAt, &p.UpdatedAt}, extra...)
+		&p.IdempotencyKey, &p.RequestHash, &p.CreatedAt, &p.UpdatedAt,
+		&p.Language, &p.Unconfirmed, &p.ConfirmedAt, &p.ConfirmHash, &p.NoticesOff}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return p, formatError(err)
 	}
 	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
+	if p.ConfirmedAt != nil {
+		t := p.ConfirmedAt.UTC()
+		p.ConfirmedAt = &t
+	}
 	return p, nil
 }
 
@@ -75,7 +81,7 @@ func (s *Store) WithdrawPledge(ctx context.Context, token string, at time.Time, 
 			return err
 		}
 		if areaID != nil {
-			a, err := moveCounter(ctx, tx, *areaID, -1)
+			a, err := moveCounter(ctx, tx, *areaID, -1, !p.Unconfirmed)
 			if err != nil {
 				return err
 			}
@@ -92,8 +98,12 @@ func (s *Store) WithdrawPledge(ctx context.Context, token string, at time.Time, 
 // moveCounter moves an area's pledged units and returns the area as it is
 // now. The UPDATE locks the area's row until commit, so concurrent pledges
 // in one area count one after another.
-func moveCounter(ctx context.Context, tx pgx.Tx, areaID int64, delta int) (pledge.Area, error) {
-	return scanArea(tx.QueryRow(ctx, `UPDATE areas SET pledged_units = pledged_units + $1 WHERE id = $2 RETURNING `+areaColumns, delta, areaID), false)
+func moveCounter(ctx context.Context, tx pgx.Tx, areaID int64, delta int, confirmed bool) (pledge.Area, error) {
+	col := "pledged_units"
+	if !confirmed {
+		col = "unconfirmed_units"
+	}
+	return scanArea(tx.QueryRow(ctx, `UPDATE areas SET `+col+` = `+col+` + $1 WHERE id = $2 RETURNING `+areaColumns, delta, areaID), false)
 }
 
 // apply runs the service's rule and stores what it decided.
@@ -116,7 +126,9 @@ func queueTransition(b *pgx.Batch, a pledge.Area, t pledge.Transition) {
 	if t.Status != "" && t.Status != a.Status {
 		b.Queue(`UPDATE areas SET status = $1 WHERE id = $2`, string(t.Status), a.ID)
 	}
-	queueEvent(b, t.Event)
+	for _, e := range t.AllEvents() {
+		queueEvent(b, &e)
+	}
 }
 
 // Events lists outbox events in the order recorded.

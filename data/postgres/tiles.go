@@ -51,7 +51,7 @@ SELECT coalesce(ST_AsMVT(t.*, 'addresses', 4096, 'geom'), ''::bytea) FROM (
 	SELECT ad.id AS address_id, ad.units, pc.n AS pledged_units, greatest(ad.units - pc.n, 0) AS unpledged_units,
 		ST_AsMVTGeom(ST_Transform(ad.geom, 3857), env.tile, 4096, $5, true) AS geom
 	FROM env, addresses ad JOIN areas ar ON ar.id = ad.area_id,
-		LATERAL (SELECT count(*)::int AS n FROM pledges p WHERE p.address_id = ad.id AND p.status = 'active') pc
+		LATERAL (SELECT count(*)::int AS n FROM pledges p WHERE p.address_id = ad.id AND p.status = 'active' AND p.confirmed) pc
 	WHERE ad.geom && env.box AND ar.status <> 'draft'
 	ORDER BY ad.id
 ) t WHERE t.geom IS NOT NULL`

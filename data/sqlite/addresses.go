@@ -12,7 +12,7 @@ import (
 
 // addressSelect reads addresses with their area code and pledged units.
 const addressSelect = `SELECT ad.id, ad.text, ad.lon, ad.lat, ad.units, coalesce(ar.code, ''),
-	(SELECT count(*) FROM pledges p WHERE p.address_seq = ad.seq AND p.status = 'active')
+	(SELECT count(*) FROM pledges p WHERE p.address_seq = ad.seq AND p.status = 'active' AND p.confirmed)
 	FROM addresses ad LEFT JOIN areas ar ON ar.id = ad.area_id `
 
 func scanAddresses(rows *sql.Rows) ([]pledge.Address, error) {

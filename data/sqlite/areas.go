@@ -10,13 +10,13 @@ import (
 	"github.com/paulmach/orb/encoding/wkb"
 )
 
-const areaColumns = `id, code, name, area_m2, threshold_percent, threshold_units, deadline, status, addresses, units, pledged_units`
+const areaColumns = `id, code, name, area_m2, threshold_percent, threshold_units, deadline, status, addresses, units, pledged_units, unconfirmed_units, confirm_days`
 
 func scanArea(sc interface{ Scan(...any) error }, geom bool) (pledge.Area, error) {
 	var a pledge.Area
 	var deadline sql.NullString
 	var blob []byte
-	dest := []any{&a.ID, &a.Code, &a.Name, &a.AreaM2, &a.ThresholdPercent, &a.ThresholdUnits, &deadline, &a.Status, &a.Addresses, &a.Units, &a.PledgedUnits}
+	dest := []any{&a.ID, &a.Code, &a.Name, &a.AreaM2, &a.ThresholdPercent, &a.ThresholdUnits, &deadline, &a.Status, &a.Addresses, &a.Units, &a.PledgedUnits, &a.UnconfirmedUnits, &a.ConfirmDays}
 	if geom {
 		dest = append(dest, &blob)
 	}
@@ -111,8 +111,9 @@ type execer interface {
 
 // updateArea is UpdateArea on db, which may be a transaction.
 func updateArea(ctx context.Context, db execer, a pledge.Area) error {
-	res, err := db.ExecContext(ctx, `UPDATE areas SET threshold_percent = ?, threshold_units = ?, deadline = ?, status = ? WHERE code = ?`,
-		a.ThresholdPercent, a.ThresholdUnits, nullTime(a.Deadline), string(a.Status), a.Code)
+	res, err := db.ExecContext(ctx, `UPDATE areas SET threshold_percent = ?, threshold_units = ?, deadline = ?, status = ?,
+		confirm_days = CASE WHEN ? > 0 THEN ? ELSE confirm_days END WHERE code = ?`,
+		a.ThresholdPercent, a.ThresholdUnits, nullTime(a.Deadline), string(a.Status), a.ConfirmDays, a.ConfirmDays, a.Code)
 	if err != nil {
 		return formatError(err)
 	}
@@ -227,6 +228,8 @@ func refreshCounters(ctx context.Context, tx *sql.Tx) error {
 		addresses = (SELECT count(*) FROM addresses WHERE area_id = areas.id),
 		units = (SELECT coalesce(sum(units), 0) FROM addresses WHERE area_id = areas.id),
 		pledged_units = (SELECT count(*) FROM pledges p JOIN addresses ad ON ad.seq = p.address_seq
-			WHERE ad.area_id = areas.id AND p.status = 'active')`)
+			WHERE ad.area_id = areas.id AND p.status = 'active' AND p.confirmed),
+		unconfirmed_units = (SELECT count(*) FROM pledges p JOIN addresses ad ON ad.seq = p.address_seq
+			WHERE ad.area_id = areas.id AND p.status = 'active' AND NOT p.confirmed)`)
 	return formatError(err)
 }

@@ -25,6 +25,11 @@ func (s *Store) LapseArea(ctx context.Context, code string, at time.Time, decide
 		if err != nil || t.Status != pledge.StatusLapsed {
 			return err
 		}
+		if t.PledgeEvent != nil {
+			if err := recordPledgeEvents(ctx, tx, pledgeSelect+`WHERE p.status = 'active' AND ad.area_id = ?`, t.PledgeEvent, a.ID); err != nil {
+				return err
+			}
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE pledges SET status = 'lapsed', name = '', email = '', phone = '', request_hash = '', updated_at = ?
 			WHERE status = 'active' AND address_seq IN (SELECT seq FROM addresses WHERE area_id = ?)`, formatTime(at), a.ID)
 		if err != nil {
@@ -32,13 +37,13 @@ func (s *Store) LapseArea(ctx context.Context, code string, at time.Time, decide
 		}
 		lapsed, _ := res.RowsAffected()
 		n = int(lapsed)
-		if _, err := tx.ExecContext(ctx, `UPDATE areas SET pledged_units = 0 WHERE id = ?`, a.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE areas SET pledged_units = 0, unconfirmed_units = 0 WHERE id = ?`, a.ID); err != nil {
 			return formatError(err)
 		}
 		if err := apply(ctx, tx, a, func(pledge.Area) (pledge.Transition, error) { return t, nil }); err != nil {
 			return err
 		}
-		out.Status, out.PledgedUnits = pledge.StatusLapsed, 0
+		out.Status, out.PledgedUnits, out.UnconfirmedUnits = pledge.StatusLapsed, 0, 0
 		return nil
 	})
 	return out, n, err

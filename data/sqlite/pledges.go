@@ -9,18 +9,24 @@ import (
 )
 
 const pledgeSelect = `SELECT p.id, p.token, ad.id, coalesce(ar.code, ''), p.unit, p.name, p.email, p.phone, p.consent, p.status,
-	coalesce(p.idempotency_key, ''), p.request_hash, p.created_at, p.updated_at
+	coalesce(p.idempotency_key, ''), p.request_hash, p.created_at, p.updated_at,
+	p.language, NOT p.confirmed, p.confirmed_at, coalesce(p.confirm_hash, ''), NOT p.notices
 	FROM pledges p JOIN addresses ad ON ad.seq = p.address_seq LEFT JOIN areas ar ON ar.id = ad.area_id `
 
 func scanPledge(row interface{ Scan(...any) error }) (pledge.Pledge, error) {
 	var p pledge.Pledge
 	var created, updated string
+	var confirmed sql.NullString
 	err := row.Scan(&p.ID, &p.Token, &p.AddressID, &p.AreaCode, &p.Unit, &p.Name, &p.Email, &p.Phone, &p.Consent, &p.Status,
-		&p.IdempotencyKey, &p.RequestHash, &created, &updated)
+		&p.IdempotencyKey, &p.RequestHash, &created, &updated, &p.Language, &p.Unconfirmed, &confirmed, &p.ConfirmHash, &p.NoticesOff)
 	if err != nil {
 		return p, formatError(err)
 	}
 	p.CreatedAt, p.UpdatedAt = parseTime(created), parseTime(updated)
+	if confirmed.Valid {
+		t := parseTime(confirmed.String)
+		p.ConfirmedAt = &t
+	}
 	return p, nil
 }
 
@@ -72,10 +78,15 @@ func (s *Store) CreatePledge(ctx context.Context, p *pledge.Pledge, decide pledg
 		if p.IdempotencyKey != "" {
 			key = p.IdempotencyKey
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO pledges (token, address_seq, unit, name, email, phone, consent, status, idempotency_key, request_hash, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		var confirmHash any
+		if p.ConfirmHash != "" {
+			confirmHash = p.ConfirmHash
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO pledges (token, address_seq, unit, name, email, phone, consent, status, idempotency_key, request_hash, created_at, updated_at,
+				language, confirmed, confirmed_at, confirm_hash, notices)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			p.Token, seq, p.Unit, p.Name, p.Email, p.Phone, p.Consent, string(p.Status), key, p.RequestHash,
-			formatTime(p.CreatedAt), formatTime(p.UpdatedAt))
+			formatTime(p.CreatedAt), formatTime(p.UpdatedAt), p.Language, !p.Unconfirmed, nullTime(p.ConfirmedAt), confirmHash, !p.NoticesOff)
 		if err != nil {
 			if pledge.ErrorCode(formatError(err)) == pledge.ECONFLICT {
 				return pledge.UnitTakenError("unit %d at this address is already pledged", p.Unit)
@@ -83,7 +94,7 @@ func (s *Store) CreatePledge(ctx context.Context, p *pledge.Pledge, decide pledg
 			return formatError(err)
 		}
 		p.ID, _ = res.LastInsertId()
-		a, err := moveCounter(ctx, tx, areaID.Int64, +1)
+		a, err := moveCounter(ctx, tx, areaID.Int64, +1, !p.Unconfirmed)
 		if err != nil {
 			return err
 		}
@@ -112,7 +123,7 @@ func (s *Store) WithdrawPledge(ctx context.Context, token string, at time.Time, 
 			return formatError(err)
 		}
 		if areaID.Valid {
-			a, err := moveCounter(ctx, tx, areaID.Int64, -1)
+			a, err := moveCounter(ctx, tx, areaID.Int64, -1, !p.Unconfirmed)
 			if err != nil {
 				return err
 			}
@@ -127,8 +138,14 @@ func (s *Store) WithdrawPledge(ctx context.Context, token string, at time.Time, 
 	return out, err
 }
 
-func moveCounter(ctx context.Context, tx *sql.Tx, areaID int64, delta int) (pledge.Area, error) {
-	if _, err := tx.ExecContext(ctx, `UPDATE areas SET pledged_units = pledged_units + ? WHERE id = ?`, delta, areaID); err != nil {
+// moveCounter moves an area's pledged units (confirmed) or unconfirmed
+// units by delta and returns the area as it is now.
+func moveCounter(ctx context.Context, tx *sql.Tx, areaID int64, delta int, confirmed bool) (pledge.Area, error) {
+	q := `UPDATE areas SET pledged_units = pledged_units + ? WHERE id = ?`
+	if !confirmed {
+		q = `UPDATE areas SET unconfirmed_units = unconfirmed_units + ? WHERE id = ?`
+	}
+	if _, err := tx.ExecContext(ctx, q, delta, areaID); err != nil {
 		return pledge.Area{}, formatError(err)
 	}
 	return scanArea(tx.QueryRowContext(ctx, `SELECT `+areaColumns+` FROM areas WHERE id = ?`, areaID), false)
@@ -145,8 +162,10 @@ func apply(ctx context.Context, tx *sql.Tx, a pledge.Area, decide pledge.Decider
 			return formatError(err)
 		}
 	}
-	if t.Event != nil {
-		return insertEvent(ctx, tx, *t.Event)
+	for _, e := range t.AllEvents() {
+		if err := insertEvent(ctx, tx, e); err != nil {
+			return err
+		}
 	}
 	return nil
 }

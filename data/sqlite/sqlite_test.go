@@ -53,6 +53,14 @@ func TestOutboxConformance(t *testing.T) {
 	storetest.RunOutbox(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
 
+func TestResidentConformance(t *testing.T) {
+	storetest.RunResidents(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
+func TestChallengeConformance(t *testing.T) {
+	storetest.RunChallenges(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
 func TestTenderConformance(t *testing.T) {
 	storetest.RunTenders(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }

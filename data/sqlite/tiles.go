@@ -91,7 +91,7 @@ func (s *Store) AreaTile(ctx context.Context, t maptile.Tile) ([]byte, error) {
 func (s *Store) AddressTile(ctx context.Context, t maptile.Tile) ([]byte, error) {
 	b := t.Bound(tileBufferFraction)
 	rows, err := s.db.QueryContext(ctx, `SELECT ad.id, ad.lon, ad.lat, ad.units,
-			(SELECT count(*) FROM pledges p WHERE p.address_seq = ad.seq AND p.status = 'active')
+			(SELECT count(*) FROM pledges p WHERE p.address_seq = ad.seq AND p.status = 'active' AND p.confirmed)
 		FROM addresses_rtree r JOIN addresses ad ON ad.seq = r.seq JOIN areas ar ON ar.id = ad.area_id
 		WHERE r.max_lon >= ?1 AND r.min_lon <= ?2 AND r.max_lat >= ?3 AND r.min_lat <= ?4
 			AND ad.lon BETWEEN ?1 AND ?2 AND ad.lat BETWEEN ?3 AND ?4 AND ar.status <> 'draft'
