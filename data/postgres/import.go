@@ -387,8 +387,8 @@ type copyStream struct {
 	encode  func([]byte, *stagedAddress) []byte
 	buf     []byte // the encoded batch; buf[off:] is not yet read
 	off     int
-	started bool   // the header is written
-	ended   bool   // the trailer is written
+	started bool // the header is written
+	ended   bool // the trailer is written
 }
 
 // copyHeader starts a binary COPY: signature, flags, no extension.
