@@ -7,7 +7,9 @@ import (
 	"hash/maphash"
 	"io"
 	"math"
+	"runtime"
 	"sort"
+	"sync"
 
 	"github.com/kommunity/kommunity/geo"
 	"github.com/paulmach/orb"
@@ -111,6 +113,32 @@ func newAssigner(areas []Area) *assigner {
 	return &assigner{ix: geo.NewAreaIndex(polys), codes: codes}
 }
 
+// AssignAll sets codes[i] to assign(pts[i]) for every point, on every
+// core (len(codes) >= len(pts)): stores use it to re-assign millions of
+// addresses with the assign function of ImportAreas, which is safe for
+// concurrent use.
+func AssignAll(pts []orb.Point, codes []string, assign func(orb.Point) string) {
+	workers := runtime.GOMAXPROCS(0)
+	if len(pts) < 4096 || workers == 1 {
+		for i, p := range pts {
+			codes[i] = assign(p)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (len(pts) + workers - 1) / workers
+	for lo := 0; lo < len(pts); lo += chunk {
+		hi := min(lo+chunk, len(pts))
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				codes[i] = assign(pts[i])
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// code is safe for concurrent use: the index is immutable.
 func (as *assigner) code(p orb.Point) string {
 	if i := as.ix.Locate(p); i >= 0 {
 		return as.codes[i]

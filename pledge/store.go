@@ -19,7 +19,8 @@ type Store interface {
 	Unassigned(ctx context.Context) (Unassigned, error)
 	// ImportAreas inserts or updates areas by code in one transaction,
 	// re-assigns every address with assign (which returns an area code or
-	// ""), and refreshes the counters.
+	// "" and is safe for concurrent use; see AssignAll), and refreshes the
+	// counters.
 	ImportAreas(ctx context.Context, areas []Area, opt AreaImportOptions, assign func(orb.Point) string) (AreaImportCounts, error)
 	// UpdateArea changes an area's settings (threshold, deadline, status)
 	// by code. ENOTFOUND if it does not exist.

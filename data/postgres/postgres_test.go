@@ -13,6 +13,7 @@ import (
 
 	"github.com/kommunity/kommunity/data/postgres"
 	"github.com/kommunity/kommunity/data/storetest"
+	"github.com/kommunity/kommunity/geo"
 	"github.com/kommunity/kommunity/internal/pgtest"
 	"github.com/kommunity/kommunity/pledge"
 )
@@ -151,4 +152,39 @@ func TestAccountConformance(t *testing.T) {
 
 func TestOutboxConformance(t *testing.T) {
 	storetest.RunOutbox(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
+// An area import that moves many addresses writes the table again and
+// makes its indexes and constraints anew; they must come back exactly as
+// the migrations made them.
+func TestMassReassignRemakesSchema(t *testing.T) {
+	url := pgtest.URL(t)
+	st, err := postgres.Open(context.Background(), url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	before := schema(t, st, url)
+	ctx := pledge.WithUser(context.Background(), pledge.SystemUser())
+	svc := pledge.NewService(st)
+	recs := make(pledge.Records, 0, 20000)
+	for i := 0; i < 20000; i++ {
+		recs = append(recs, geo.AddressRecord{ID: fmt.Sprintf("r%d", i), Text: fmt.Sprintf("Vej %d", i),
+			Point: orb.Point{10 + float64(i%100)/100, 55 + float64(i/100)/400}, Units: 1})
+	}
+	if _, err := svc.ImportAddresses(ctx, &recs, pledge.AddressImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := svc.ImportAreas(ctx, []geo.AreaFeature{{Code: "A", Name: "A",
+		Polygon: orb.MultiPolygon{{{{9, 54}, {12, 54}, {12, 57}, {9, 57}, {9, 54}}}}}}, pledge.AreaImport{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Reassigned != 20000 {
+		t.Errorf("reassigned %d, want 20000", res.Reassigned)
+	}
+	after := schema(t, st, url)
+	if strings.Join(before, "\n") != strings.Join(after, "\n") {
+		t.Errorf("schema after a mass re-assignment differs:\nbefore:\n%s\nafter:\n%s", strings.Join(before, "\n"), strings.Join(after, "\n"))
+	}
 }

@@ -32,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 		{"SkipInvalidImportsRest", testSkipInvalid},
 		{"RollbackLeavesNothing", testRollback},
 		{"AreasAfterAddresses", testAreasAfterAddresses},
+		{"MassReassign", testMassReassign},
 		{"Search", testSearch},
 		{"AreaAddressesBBox", testAreaAddresses},
 		{"PledgeLifecycle", testPledgeLifecycle},
