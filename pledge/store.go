@@ -36,6 +36,12 @@ type Store interface {
 	// SearchAddresses returns addresses whose search key (see SearchKey)
 	// starts with prefix, ordered by key, at most limit.
 	SearchAddresses(ctx context.Context, prefix string, limit int) ([]Address, error)
+	// NearestAddress returns the address inside an area nearest to p by
+	// geo.Distance, at most maxMetres away, and its distance; of equally
+	// near ones the lowest id. ENOTFOUND when there is none. It is one
+	// indexed query (a k-nearest search or growing boxes), whatever the
+	// number of addresses.
+	NearestAddress(ctx context.Context, p orb.Point, maxMetres float64) (Address, float64, error)
 
 	// CreatePledge stores p in one transaction with the area's counters.
 	// When p.Unit is 0 it takes the lowest free unit. decide sees the area

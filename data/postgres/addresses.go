@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"math"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/kommunity/kommunity/pledge"
@@ -75,4 +76,47 @@ func (s *Store) SearchAddresses(ctx context.Context, prefix string, limit int) (
 		return nil, formatError(err)
 	}
 	return scanAddresses(rows)
+}
+
+// NearestAddress asks the GiST index for the address nearest p in degrees
+// (a k-nearest search with <->), which is near but not always the nearest
+// in metres (a degree of longitude is shorter than one of latitude). Its
+// distance d bounds the answer, so a second indexed query reads every
+// address within min(d, maxMetres) and the nearest of those by Distance
+// wins.
+func (s *Store) NearestAddress(ctx context.Context, p orb.Point, maxMetres float64) (pledge.Address, float64, error) {
+	var near orb.Point
+	err := s.pool.QueryRow(ctx, `SELECT ST_X(geom), ST_Y(geom) FROM addresses WHERE area_id IS NOT NULL
+		ORDER BY geom <-> ST_SetSRID(ST_MakePoint($1, $2), 4326) LIMIT 1`, p[0], p[1]).Scan(&near[0], &near[1])
+	if err == pgx.ErrNoRows {
+		return pledge.Address{}, 0, pledge.Errorf(pledge.ENOTFOUND, "no address within %g m", maxMetres)
+	} else if err != nil {
+		return pledge.Address{}, 0, formatError(err)
+	}
+	// A micrometre more, so the box surely holds the address found.
+	r := min(pledge.Distance(p, near)*(1+1e-9)+1e-6, maxMetres)
+	b := pledge.BoxAround(p, r)
+	// && on float4 boxes rounded outwards finds every point in the box.
+	rows, err := s.pool.Query(ctx, `SELECT ad.id, ad.text, ST_X(ad.geom), ST_Y(ad.geom), ad.units, ar.code, 0
+		FROM addresses ad JOIN areas ar ON ar.id = ad.area_id
+		WHERE ad.geom && ST_MakeEnvelope($1, $2, $3, $4, 4326)`, b.Min[0], b.Min[1], b.Max[0], b.Max[1])
+	if err != nil {
+		return pledge.Address{}, 0, formatError(err)
+	}
+	as, err := scanAddresses(rows)
+	if err != nil {
+		return pledge.Address{}, 0, err
+	}
+	var best pledge.Address
+	bestD := math.Inf(1)
+	for _, a := range as {
+		if d := pledge.Distance(p, a.Point); d < bestD || (d == bestD && a.ID < best.ID) {
+			best, bestD = a, d
+		}
+	}
+	if bestD > r {
+		return pledge.Address{}, 0, pledge.Errorf(pledge.ENOTFOUND, "no address within %g m", maxMetres)
+	}
+	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM pledges WHERE address_id = $1 AND status = 'active'`, best.ID).Scan(&best.PledgedUnits)
+	return best, bestD, formatError(err)
 }

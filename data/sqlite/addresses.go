@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"hash/maphash"
+	"math"
 	"strings"
 
 	"github.com/kommunity/kommunity/pledge"
@@ -302,4 +303,63 @@ func (im *addressImport) Rollback() error {
 	}
 	im.done = true
 	return im.tx.Rollback()
+}
+
+// nearestRadii are the boxes NearestAddress tries in turn, in metres: most
+// clicks on a map land near an address, so the first small box usually
+// answers with a few rows from the R-tree.
+var nearestRadii = [...]float64{100, 400, 1600}
+
+// NearestAddress searches growing boxes around p in the addresses' R-tree
+// (SQLite's R-tree has no nearest-neighbour search). Only an address within
+// the box's radius is certainly the nearest: one in a corner may lose to
+// one just outside.
+func (s *Store) NearestAddress(ctx context.Context, p orb.Point, maxMetres float64) (pledge.Address, float64, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return pledge.Address{}, 0, formatError(err)
+	}
+	defer conn.Close()
+	for i := 0; ; i++ {
+		r := maxMetres
+		if i < len(nearestRadii) && nearestRadii[i] < maxMetres {
+			r = nearestRadii[i]
+		}
+		b := pledge.BoxAround(p, r)
+		// The R-tree keeps float32 boxes rounded outwards, so it returns
+		// every point in the box and perhaps a few just outside; the
+		// distance below is from the exact columns.
+		rows, err := conn.QueryContext(ctx, `SELECT ad.seq, ad.id, ad.text, ad.lon, ad.lat, ad.units, ar.code
+			FROM addresses_rtree t JOIN addresses ad ON ad.seq = t.seq JOIN areas ar ON ar.id = ad.area_id
+			WHERE t.max_lon >= ? AND t.min_lon <= ? AND t.max_lat >= ? AND t.min_lat <= ?`,
+			b.Min[0], b.Max[0], b.Min[1], b.Max[1])
+		if err != nil {
+			return pledge.Address{}, 0, formatError(err)
+		}
+		var best pledge.Address
+		var bestSeq int64
+		bestD := math.Inf(1)
+		for rows.Next() {
+			var a pledge.Address
+			var seq int64
+			if err := rows.Scan(&seq, &a.ID, &a.Text, &a.Point[0], &a.Point[1], &a.Units, &a.AreaCode); err != nil {
+				rows.Close()
+				return pledge.Address{}, 0, formatError(err)
+			}
+			if d := pledge.Distance(p, a.Point); d < bestD || (d == bestD && a.ID < best.ID) {
+				best, bestSeq, bestD = a, seq, d
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return pledge.Address{}, 0, formatError(err)
+		}
+		if bestD <= r {
+			err := conn.QueryRowContext(ctx, `SELECT count(*) FROM pledges WHERE address_seq = ? AND status = 'active'`, bestSeq).Scan(&best.PledgedUnits)
+			return best, bestD, formatError(err)
+		}
+		if r >= maxMetres {
+			return pledge.Address{}, 0, pledge.Errorf(pledge.ENOTFOUND, "no address within %g m", maxMetres)
+		}
+	}
 }

@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener) {
 		{"RollbackLeavesNothing", testRollback},
 		{"AreasAfterAddresses", testAreasAfterAddresses},
 		{"MassReassign", testMassReassign},
+		{"NearestAddress", testNearest},
 		{"Search", testSearch},
 		{"AreaAddressesBBox", testAreaAddresses},
 		{"PledgeLifecycle", testPledgeLifecycle},
