@@ -107,7 +107,10 @@ type addressImport struct {
 	// lastSeq is the highest address seq before the import: rows above it
 	// are new and go into the R-tree at Commit.
 	lastSeq int64
-	done    bool
+	// A first load numbers its rows itself (seq lastSeq+1 on) and keeps
+	// their points, to pack the R-tree at Commit.
+	lons, lats []float64
+	done       bool
 }
 
 const addressIndexes = `CREATE UNIQUE INDEX addresses_id ON addresses(id);
@@ -162,8 +165,10 @@ func (im *addressImport) stmt(ctx context.Context, n int) (*sql.Stmt, error) {
 		return st, nil
 	}
 	var b strings.Builder
+	row := `(?,?,?,?,?,?,?)`
 	if im.direct {
-		b.WriteString(`INSERT INTO addresses (id, text, search_key, lon, lat, units, area_id) VALUES `)
+		b.WriteString(`INSERT INTO addresses (seq, id, text, search_key, lon, lat, units, area_id) VALUES `)
+		row = `(?,?,?,?,?,?,?,?)`
 	} else {
 		b.WriteString(`INSERT INTO import_addresses (id, text, search_key, lon, lat, units, area_id) VALUES `)
 	}
@@ -171,7 +176,7 @@ func (im *addressImport) stmt(ctx context.Context, n int) (*sql.Stmt, error) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(`(?,?,?,?,?,?,?)`)
+		b.WriteString(row)
 	}
 	st, err := im.tx.PrepareContext(ctx, b.String())
 	if err != nil {
@@ -184,7 +189,7 @@ func (im *addressImport) stmt(ctx context.Context, n int) (*sql.Stmt, error) {
 }
 
 func (im *addressImport) Add(ctx context.Context, addrs []pledge.Address) error {
-	args := make([]any, 0, rowsPerInsert*7)
+	args := make([]any, 0, rowsPerInsert*8)
 	for len(addrs) > 0 {
 		args = args[:0]
 		n := 0
@@ -200,6 +205,10 @@ func (im *addressImport) Add(ctx context.Context, addrs []pledge.Address) error 
 			var area any
 			if id, ok := im.areaIDs[a.AreaCode]; ok {
 				area = id
+			}
+			if im.direct {
+				im.lons, im.lats = append(im.lons, a.Point[0]), append(im.lats, a.Point[1])
+				args = append(args, im.lastSeq+int64(len(im.lons)))
 			}
 			args = append(args, a.ID, a.Text, pledge.SearchKey(a.Text), a.Point[0], a.Point[1], a.Units, area)
 			n++
@@ -234,8 +243,17 @@ func (im *addressImport) Commit(ctx context.Context) (pledge.AddressImportCounts
 			return c, formatError(err)
 		}
 	}
-	// New rows into the map's R-tree in one statement (see 0004_tiles.sql).
-	if _, err := im.tx.ExecContext(ctx, `INSERT INTO addresses_rtree (seq, min_lon, max_lon, min_lat, max_lat)
+	// New rows into the map's R-tree (see 0006_tiles.sql): a first load
+	// packs it whole, other imports insert through the module.
+	if im.direct {
+		seqs := make([]int64, len(im.lons))
+		for i := range seqs {
+			seqs[i] = im.lastSeq + 1 + int64(i)
+		}
+		if err := packRtree(ctx, im.tx, "addresses_rtree", seqs, im.lons, im.lats); err != nil {
+			return c, formatError(err)
+		}
+	} else if _, err := im.tx.ExecContext(ctx, `INSERT INTO addresses_rtree (seq, min_lon, max_lon, min_lat, max_lat)
 		SELECT seq, lon, lon, lat, lat FROM addresses WHERE seq > ?`, im.lastSeq); err != nil {
 		return c, formatError(err)
 	}
