@@ -21,9 +21,16 @@ pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 go build -o "$work/kommunity" ./cmd/kommunity
 go build -o "$work/httpload" ./bench/httpload
-"$work/kommunity" demo --addresses "$N" --areas "$AREAS" --out "$work/data" >&2
-"$work/kommunity" import areas --db "$work/k.db" "$work/data/areas.geojson" >&2
-"$work/kommunity" import addresses --db "$work/k.db" "$work/data/addresses.csv" >&2
+# DB and DATA: a database already holding `kommunity demo --out DATA`'s
+# country (bench/country.sh passes its own), instead of a new import.
+if [[ -n ${DB:-} ]]; then
+	ln -s "$(realpath "$DB")" "$work/k.db"
+	ln -s "$(realpath "$DATA")" "$work/data"
+else
+	"$work/kommunity" demo --addresses "$N" --areas "$AREAS" --out "$work/data" >&2
+	"$work/kommunity" import areas --db "$work/k.db" "$work/data/areas.geojson" >&2
+	"$work/kommunity" import addresses --db "$work/k.db" "$work/data/addresses.csv" >&2
+fi
 
 start() { # port ttl
 	"$work/kommunity" serve --db "$work/k.db" --addr "127.0.0.1:$1" --progress-ttl "$2" --tile-url "" --lapse-interval 0 >"$work/serve-$1.log" 2>&1 &
