@@ -346,9 +346,10 @@ func (s *Store) NearestAddress(ctx context.Context, p orb.Point, maxMetres float
 		b := pledge.BoxAround(p, r)
 		// The R-tree keeps float32 boxes rounded outwards, so it returns
 		// every point in the box and perhaps a few just outside; the
-		// distance below is from the exact columns.
+		// distance below is from the exact columns. CROSS JOIN keeps the
+		// R-tree the outer loop.
 		rows, err := conn.QueryContext(ctx, `SELECT ad.seq, ad.id, ad.text, ad.lon, ad.lat, ad.units, ar.code
-			FROM addresses_rtree t JOIN addresses ad ON ad.seq = t.seq JOIN areas ar ON ar.id = ad.area_id
+			FROM addresses_rtree t CROSS JOIN addresses ad ON ad.seq = t.seq JOIN areas ar ON ar.id = ad.area_id
 			WHERE t.max_lon >= ? AND t.min_lon <= ? AND t.max_lat >= ? AND t.min_lat <= ?`,
 			b.Min[0], b.Max[0], b.Min[1], b.Max[1])
 		if err != nil {
