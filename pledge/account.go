@@ -100,6 +100,10 @@ const (
 	ActionViewTenders     Action = "tenders.view"     // areas open for tender and at threshold
 	ActionDownloadPackage Action = "package.download" // an area's tender package
 	ActionOwnAccount      Action = "account.own"      // one's own sessions and API tokens
+	ActionManageTender    Action = "tender.manage"    // open, extend and award an area's tender; mark it built
+	ActionMoveBack        Action = "area.move_back"   // move an area back in the lifecycle, with a reason
+	ActionBid             Action = "bids.submit"      // submit, change and withdraw one's company's bids
+	ActionViewBids        Action = "bids.view"        // every bid of an area
 )
 
 // Reach says for which areas a role has an action.
@@ -130,16 +134,24 @@ var Permissions = []Permission{
 	{RoleAdmin, ActionViewTenders, ReachAll, ScopeRead},
 	{RoleAdmin, ActionDownloadPackage, ReachAll, ScopeRead},
 	{RoleAdmin, ActionOwnAccount, ReachAll, ScopeAdmin},
+	{RoleAdmin, ActionManageTender, ReachAll, ScopeAdmin},
+	{RoleAdmin, ActionMoveBack, ReachAll, ScopeAdmin},
+	{RoleAdmin, ActionViewBids, ReachAll, ScopeRead},
+	{RoleAdmin, ActionManageWebhooks, ReachAll, ScopeAdmin},
 
 	{RoleCoordinator, ActionEditArea, ReachOwnAreas, ScopeAdmin},
 	{RoleCoordinator, ActionViewPledges, ReachOwnAreas, ScopeRead},
 	{RoleCoordinator, ActionViewAudit, ReachOwnAreas, ScopeRead},
 	{RoleCoordinator, ActionDownloadPackage, ReachOwnAreas, ScopeRead},
 	{RoleCoordinator, ActionOwnAccount, ReachAll, ScopeAdmin},
+	{RoleCoordinator, ActionManageTender, ReachOwnAreas, ScopeAdmin},
+	{RoleCoordinator, ActionViewBids, ReachOwnAreas, ScopeRead},
 
 	{RoleProvider, ActionViewTenders, ReachAll, ScopeRead},
 	{RoleProvider, ActionDownloadPackage, ReachAll, ScopeRead},
 	{RoleProvider, ActionOwnAccount, ReachAll, ScopeAdmin},
+	{RoleProvider, ActionBid, ReachAll, ScopeBid},
+	{RoleProvider, ActionManageWebhooks, ReachAll, ScopeAdmin}, // own company's endpoints only
 }
 
 // Can reports whether the user in ctx may do action, for area code ("" when

@@ -57,6 +57,9 @@ const (
 	ReasonLinkUsed        = "link_used"
 	ReasonAccountExists   = "account_exists"
 	ReasonInvalid         = "invalid"
+	ReasonTenderState     = "tender_state"   // the area's tender is not in a state that allows this
+	ReasonBidsClosed      = "bids_closed"    // the bid deadline has passed
+	ReasonNotPDF          = "attachment_pdf" // a bid's attachment is not a PDF
 )
 
 func (e *Error) Error() string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 
 	"fmt"
@@ -44,6 +45,12 @@ type Service struct {
 	// account, doubling with each after (at most 4 s): 0 means 200 ms,
 	// negative none.
 	SignInDelay time.Duration
+	// TenderAssociation, TenderContact and TenderMunicipality are what a
+	// new tender names when the coordinator gives none.
+	TenderAssociation, TenderContact, TenderMunicipality string
+	// WebhookAllowPrivate lets webhook endpoints name loopback and
+	// private addresses: for tests and closed networks.
+	WebhookAllowPrivate bool
 
 	progress progressCache
 	secrets  secrets
@@ -376,11 +383,27 @@ func (s *Service) onPledge(now time.Time) Decider {
 			return Transition{Status: StatusThresholdReached, Event: &Event{
 				Kind: EventThresholdReached, AreaCode: a.Code, At: now,
 				Key:     EventThresholdReached + ":" + a.Code,
-				Payload: fmt.Sprintf(`{"area":%q,"units":%d,"pledged_units":%d}`, a.Code, a.Units, a.PledgedUnits),
+				Payload: thresholdPayload(a),
 			}}, nil
 		}
 		return Transition{}, nil
 	}
+}
+
+// thresholdPayload is the public facts of a threshold crossing, which
+// webhooks carry as their data: "area" is kept beside "area_code" for
+// consumers of the first payload.
+func thresholdPayload(a Area) string {
+	b, _ := json.Marshal(struct {
+		Area             string     `json:"area"`
+		AreaCode         string     `json:"area_code"`
+		AreaName         string     `json:"area_name"`
+		Status           AreaStatus `json:"status"`
+		Units            int        `json:"units"`
+		PledgedUnits     int        `json:"pledged_units"`
+		ThresholdPercent float64    `json:"threshold_percent"`
+	}{a.Code, a.Code, a.Name, StatusThresholdReached, a.Units, a.PledgedUnits, a.ThresholdPercent})
+	return string(b)
 }
 
 // Pledge returns the pledge a manage token belongs to. Returns ENOTFOUND for

@@ -2,6 +2,7 @@ package pledge
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -64,6 +65,9 @@ func (s *Service) UpdateAreaSettings(ctx context.Context, code string, set AreaS
 		if *st == StatusThresholdReached && a.Status != StatusThresholdReached {
 			return Area{}, FieldError("status", "threshold_reached is set by the pledge that reaches the threshold")
 		}
+		if err := settableStatus(ctx, a.Status, *st); err != nil {
+			return Area{}, err
+		}
 		a.Status = *st
 	}
 	e := s.audit(ctx, "area.update", code, "area:"+code, old, areaSettingsView(a))
@@ -85,4 +89,27 @@ func areaSettingsView(a Area) map[string]any {
 func DeadlineOn(day time.Time) time.Time {
 	d := day.UTC().Truncate(24 * time.Hour)
 	return d.Add(24*time.Hour - time.Minute)
+}
+
+// settableStatus refuses, for a signed-in user, the moves that have their
+// own transition with its rules, audit and event: tenders are opened and
+// awarded through OpenTender and AwardTender, an area moves back through
+// MoveAreaBack, and only an awarded area is built. The CLI on the server
+// may set any status (an operator's repair).
+func settableStatus(ctx context.Context, from, to AreaStatus) error {
+	if u := UserFrom(ctx); u != nil && u.system || from == to {
+		return nil
+	}
+	switch {
+	case to == StatusTenderOpen:
+		return FieldError("status", "open a tender with POST /api/areas/{code}/tender and a bid deadline")
+	case to == StatusAwarded:
+		return FieldError("status", "award a bid with POST /api/areas/{code}/award")
+	case to == StatusBuilt && from != StatusAwarded:
+		return FieldError("status", "only an awarded area is built")
+	case slices.Contains(lifecycle, from) && from != StatusCollecting && slices.Index(lifecycle, to) >= 0 && lifecycleBefore(to, from),
+		to == StatusDraft && from != StatusCollecting && from != StatusDraft:
+		return FieldError("status", "an admin moves an area back with POST /api/areas/{code}/move-back and a reason")
+	}
+	return nil
 }

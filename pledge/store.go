@@ -86,6 +86,14 @@ type Store interface {
 	FeatureStore
 	// TileStore serves the public map's vector tiles.
 	TileStore
+	// TenderStore keeps tenders and bids.
+	TenderStore
+	// DashboardStore is what the coordinator's dashboard reads.
+	DashboardStore
+	// SubsidyStore keeps subsidy rule sets and powers of attorney.
+	SubsidyStore
+	// WebhookStore keeps webhook endpoints and their delivery logs.
+	WebhookStore
 
 	// Events lists outbox events in the order recorded.
 	Events(ctx context.Context) ([]Event, error)

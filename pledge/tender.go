@@ -14,6 +14,9 @@ type TenderData struct {
 	Cost      AreaCost  // as Service.Cost with the current pledges
 	Curve     CostCurve // as Service.CostCurve
 	Route     AreaRoute // as Service.Route for the pledged addresses
+	// Tender is the area's tender once opened (tender_open and later):
+	// its association, contact, bid deadline and opening date.
+	Tender *Tender
 }
 
 // TenderData gathers an area's tender data from one cost model, so the
@@ -45,7 +48,15 @@ func (s *Service) TenderData(ctx context.Context, code string) (TenderData, erro
 	for j, i := range idx {
 		route.Addresses[j] = m.addrs[i]
 	}
-	return TenderData{Area: m.area, Addresses: m.addrs, Params: m.params, Cost: cost, Curve: curve, Route: route}, nil
+	td := TenderData{Area: m.area, Addresses: m.addrs, Params: m.params, Cost: cost, Curve: curve, Route: route}
+	if m.area.Status == StatusTenderOpen || m.area.Status == StatusAwarded || m.area.Status == StatusBuilt {
+		if t, err := s.store.Tender(ctx, code); err == nil {
+			td.Tender = &t
+		} else if ErrorCode(err) != ENOTFOUND {
+			return TenderData{}, err
+		}
+	}
+	return td, nil
 }
 
 // forTender are the statuses in which providers see an area.

@@ -124,6 +124,22 @@ type renderer struct {
 }
 
 func newRenderer(t *Tender) (*renderer, error) {
+	// An opened tender's own association, contact and bid deadline win
+	// over the installation's, and the package is dated by the opening,
+	// so every provider downloads the same bytes.
+	if tn := t.TenderData.Tender; tn != nil {
+		if tn.Association != "" {
+			t.Association = tn.Association
+		}
+		if tn.Contact != "" {
+			t.Contact = tn.Contact
+		}
+		if tn.Municipality != "" {
+			t.Municipality = tn.Municipality
+		}
+		d := tn.Deadline.Add(23*time.Hour + 59*time.Minute)
+		t.TenderDeadline, t.Now = &d, tn.OpenedAt
+	}
 	l, err := newLocale(t.Lang)
 	if err != nil {
 		return nil, err

@@ -36,6 +36,7 @@ type accountView struct {
 	Pledges     []pledgeRow
 	Coordinates []string
 	IsAdmin     bool
+	Hooks       *hooksView // /provider/webhooks
 }
 
 type sessionRow struct {

@@ -48,6 +48,7 @@ func parsePages(version string) (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
 		"static": func(name string) string { return "/static/" + name + "?v=" + version },
 		"add":    func(a, b int) int { return a + b },
+		"list":   func(s ...string) []string { return s },
 	}
 	entries, err := fs.ReadDir(templateFS, "templates")
 	if err != nil {

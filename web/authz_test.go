@@ -58,6 +58,23 @@ var authzTable = map[string]authzCase{
 	"GET /api/areas/:code/cost/curve":             {path: "/api/areas/" + areaA + "/cost/curve", status: all200},
 	"GET /api/areas/:code/route.geojson":          {path: "/api/areas/" + areaA + "/route.geojson", status: all200},
 	"GET /api/areas/:code/tender.zip":             {path: "/api/areas/" + areaA + "/tender.zip", status: [6]int{401, 401, 200, 200, 403, 200}},
+	"GET /api/tenders":                            {path: "/api/tenders", status: [6]int{401, 401, 200, 403, 403, 200}},
+	"POST /api/areas/:code/tender":                {path: "/api/areas/" + areaA + "/tender", body: `{"deadline":"2020-01-01"}`, status: [6]int{401, 401, 403, 400, 403, 400}},
+	"POST /api/areas/:code/award":                 {path: "/api/areas/" + areaA + "/award", body: `{"bid_id":1,"reason":"x"}`, status: [6]int{401, 401, 403, 409, 403, 409}},
+	"POST /api/areas/:code/move-back":             {path: "/api/areas/" + areaA + "/move-back", body: `{"to":"built","reason":"x"}`, status: [6]int{401, 401, 403, 403, 403, 400}},
+	"POST /api/areas/:code/built":                 {path: "/api/areas/" + areaA + "/built", status: [6]int{401, 401, 403, 409, 403, 409}},
+	"GET /api/areas/:code/bids":                   {path: "/api/areas/" + areaA + "/bids", status: [6]int{401, 401, 200, 200, 403, 200}},
+	"POST /api/areas/:code/bids":                  {path: "/api/areas/" + areaA + "/bids", body: `{}`, status: [6]int{401, 401, 400, 403, 403, 403}},
+	"GET /api/bids/:id":                           {path: "/api/bids/999999", status: [6]int{401, 401, 404, 404, 404, 404}},
+	"PUT /api/bids/:id":                           {path: "/api/bids/999999", body: `{}`, status: [6]int{401, 401, 404, 403, 403, 403}},
+	"DELETE /api/bids/:id":                        {path: "/api/bids/999999", status: [6]int{401, 401, 404, 403, 403, 403}},
+	"GET /api/bids/:id/attachment":                {path: "/api/bids/999999/attachment", status: [6]int{401, 401, 404, 404, 404, 404}},
+	"GET /api/areas/:code/export/pledges.csv":     {path: "/api/areas/" + areaA + "/export/pledges.csv", status: [6]int{401, 401, 403, 200, 403, 200}},
+	"GET /api/areas/:code/export/subsidy.csv":     {path: "/api/areas/" + areaA + "/export/subsidy.csv", status: [6]int{401, 401, 403, 200, 403, 200}},
+	"GET /api/areas/:code/export/subsidy.pdf":     {path: "/api/areas/" + areaA + "/export/subsidy.pdf", status: [6]int{401, 401, 403, 200, 403, 200}},
+	"GET /api/areas/:code/export/area.geojson":    {path: "/api/areas/" + areaA + "/export/area.geojson", status: [6]int{401, 401, 403, 200, 403, 200}},
+	"GET /api/subsidy-rules":                      {path: "/api/subsidy-rules", status: [6]int{401, 401, 403, 200, 200, 200}},
+	"POST /api/subsidy-rules":                     {path: "/api/subsidy-rules", body: `{"name":"x"}`, status: [6]int{401, 401, 403, 403, 403, 400}},
 	"GET /api/areas/:code/pledges":                {path: "/api/areas/" + areaA + "/pledges", status: [6]int{401, 401, 403, 200, 403, 200}},
 	"GET /api/audit":                              {path: "/api/audit?area=" + areaA, status: [6]int{401, 401, 403, 200, 403, 200}},
 	"GET /api/addresses":                          {path: "/api/addresses?q=ba", status: all200},
@@ -95,6 +112,7 @@ var authzTable = map[string]authzCase{
 	"GET /p/:token":                               {path: "/p/{token}", status: [6]int{404, 200, 404, 404, 404, 404}},
 	"GET /p/:token/receipt":                       {path: "/p/{token}/receipt", status: [6]int{404, 200, 404, 404, 404, 404}},
 	"POST /p/:token/contact":                      {path: "/p/{token}/contact", form: true, status: [6]int{404, 400, 404, 404, 404, 404}},
+	"POST /p/:token/power-of-attorney":            {path: "/p/{token}/power-of-attorney", form: true, status: [6]int{404, 303, 404, 404, 404, 404}},
 	"POST /p/:token/withdraw":                     {path: "/p/{token}/withdraw", form: true, status: [6]int{404, 303, 404, 404, 404, 404}},
 	"GET /static/*filepath":                       {path: "/static/app.js", status: all200},
 	"GET /login":                                  {path: "/login", status: all200},
@@ -115,7 +133,30 @@ var authzTable = map[string]authzCase{
 	"GET /admin/users":                            {path: "/admin/users", status: [6]int{303, 303, 403, 403, 403, 200}},
 	"POST /admin/users/invite":                    {path: "/admin/users/invite", form: true, status: [6]int{303, 303, 403, 403, 403, 400}},
 	"POST /admin/users/:id":                       {path: "/admin/users/{userB}", form: true, body: "role=coordinator&areas=" + areaB + "&active=yes", status: [6]int{303, 303, 403, 403, 403, 303}},
+	"GET /provider":                               {path: "/provider", status: [6]int{303, 303, 200, 403, 403, 200}},
+	"GET /provider/areas/:code":                   {path: "/provider/areas/" + areaA, status: [6]int{303, 303, 200, 403, 403, 200}},
+	"POST /provider/areas/:code/bid":              {path: "/provider/areas/" + areaA + "/bid", form: true, status: [6]int{303, 303, 400, 403, 403, 403}},
+	"POST /provider/areas/:code/bid/withdraw":     {path: "/provider/areas/" + areaA + "/bid/withdraw", form: true, status: [6]int{303, 303, 404, 403, 403, 403}},
+	"GET /coordinator/areas/:code":                {path: "/coordinator/areas/" + areaA, status: [6]int{303, 303, 403, 200, 403, 200}},
+	"GET /coordinator/areas/:code/tender":         {path: "/coordinator/areas/" + areaA + "/tender", status: [6]int{303, 303, 403, 200, 403, 200}},
+	"POST /coordinator/areas/:code/tender":        {path: "/coordinator/areas/" + areaA + "/tender", form: true, status: [6]int{303, 303, 403, 400, 403, 400}},
+	"POST /coordinator/areas/:code/award":         {path: "/coordinator/areas/" + areaA + "/award", form: true, status: [6]int{303, 303, 403, 400, 403, 400}},
+	"POST /coordinator/areas/:code/built":         {path: "/coordinator/areas/" + areaA + "/built", form: true, status: [6]int{303, 303, 403, 409, 403, 409}},
 	"GET /coordinator/areas/:code/pledges":        {path: "/coordinator/areas/" + areaA + "/pledges", status: [6]int{303, 303, 403, 200, 403, 200}},
+	// Webhooks: providers (their company's endpoints; {webhook} is the
+	// provider's) and admins. Deleting and replaying name ones that do
+	// not exist, so the table can run in any order.
+	"POST /api/webhooks":                               {path: "/api/webhooks", body: `{}`, status: [6]int{401, 401, 400, 403, 403, 400}},
+	"GET /api/webhooks":                                {path: "/api/webhooks", status: [6]int{401, 401, 200, 403, 403, 200}},
+	"DELETE /api/webhooks/:id":                         {path: "/api/webhooks/999999", status: [6]int{401, 401, 404, 403, 403, 404}},
+	"POST /api/webhooks/:id/rotate":                    {path: "/api/webhooks/{webhook}/rotate", status: [6]int{401, 401, 200, 403, 403, 200}},
+	"GET /api/webhooks/:id/deliveries":                 {path: "/api/webhooks/{webhook}/deliveries", status: [6]int{401, 401, 200, 403, 403, 200}},
+	"POST /api/webhooks/:id/deliveries/:n/replay":      {path: "/api/webhooks/{webhook}/deliveries/999999/replay", status: [6]int{401, 401, 404, 403, 403, 404}},
+	"GET /provider/webhooks":                           {path: "/provider/webhooks", status: [6]int{303, 303, 200, 403, 403, 200}},
+	"POST /provider/webhooks":                          {path: "/provider/webhooks", form: true, status: [6]int{303, 303, 400, 403, 403, 400}},
+	"POST /provider/webhooks/:id/delete":               {path: "/provider/webhooks/999999/delete", form: true, status: [6]int{303, 303, 404, 403, 403, 404}},
+	"POST /provider/webhooks/:id/rotate":               {path: "/provider/webhooks/{webhook}/rotate", form: true, status: [6]int{303, 303, 200, 403, 403, 200}},
+	"POST /provider/webhooks/:id/deliveries/:n/replay": {path: "/provider/webhooks/{webhook}/deliveries/999999/replay", form: true, status: [6]int{303, 303, 404, 403, 403, 404}},
 }
 
 // authzFixture is a demo store with one user of each role, each signed in
@@ -127,6 +168,7 @@ type authzFixture struct {
 	users   map[string]pledge.User
 	cookies map[string]string
 	addr    pledge.Address
+	webhook int64 // the provider's endpoint
 }
 
 const authzPassword = "a long enough password for tests"
@@ -155,6 +197,12 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	f.users["coordinatorB"] = mustUser(t, svc, pledge.InviteRequest{Email: "b@forening.example", Name: "Bo B", Role: pledge.RoleCoordinator, Areas: []string{areaB}})
 	f.users["admin"] = mustUser(t, svc, pledge.InviteRequest{Email: "admin@kommune.example", Name: "Ada Admin", Role: pledge.RoleAdmin})
 	f.addr = addressWith(t, svc, m, 1, 0)
+	provider := f.users["provider"]
+	w, _, err := svc.RegisterWebhook(pledge.WithUser(context.Background(), &provider), pledge.WebhookRequest{URL: "https://hooks.fiber.example/kommunity", Events: pledge.WebhookEvents})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.webhook = w.ID
 	return f
 }
 
@@ -217,6 +265,7 @@ func (f *authzFixture) call(method string, c authzCase, caller string, i int) *h
 	}
 	path = strings.ReplaceAll(path, "{token}", token)
 	path = strings.ReplaceAll(path, "{userB}", fmt.Sprint(f.users["coordinatorB"].ID))
+	path = strings.ReplaceAll(path, "{webhook}", fmt.Sprint(f.webhook))
 	path = strings.ReplaceAll(path, "{address}", url.QueryEscape(f.addr.ID))
 	path = strings.ReplaceAll(path, "{near}", fmt.Sprintf("lon=%f&lat=%f", f.addr.Point[0], f.addr.Point[1]))
 	path = strings.ReplaceAll(path, "{tile}", tileOf(f.addr.Point[0], f.addr.Point[1], 12))

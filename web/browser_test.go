@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -370,7 +371,7 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 	b.waitPage("choose", "#pledge-form")
 	tabTo("name", 10)
 	b.do("type name", chromedp.KeyEvent("Kirsten Tastatur"))
-	for _, want := range []string{"email", "phone", "consent", "pledge-submit"} {
+	for _, want := range []string{"email", "phone", "consent", "power-of-attorney", "pledge-submit"} {
 		b.do("tab", chromedp.KeyEvent(kb.Tab))
 		if got := b.eval(`document.activeElement.id`); got != want {
 			t.Fatalf("tab reached %q, want %q", got, want)
@@ -440,12 +441,20 @@ func TestBrowserLanguageSwitch(t *testing.T) {
 func TestBrowserMapAndPrice(t *testing.T) {
 	chromePath(t)
 	var code string
+	var above atomic.Bool
 	stub := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/api/areas/"+code+"/cost/curve" {
 				w.Header().Set("Content-Type", "application/json")
-				fmt.Fprintf(w, `{"area_code":%q,"currency":"DKK","points":[{"take_up_percent":50,"units":250,"household_share":425000}],
-					"current":{"pledged_units":120,"household_share":510000},"if_more_join":[{"more_households":12,"household_share":425000}]}`, code)
+				// Below the threshold (120 of 250 units): the headline is
+				// the price at the threshold; above it, the price now.
+				pledged := 120
+				if above.Load() {
+					pledged = 260
+				}
+				fmt.Fprintf(w, `{"area_code":%q,"currency":"DKK","threshold_units":250,"points":[{"take_up_percent":50,"units":250,"household_share":425000,"threshold":true},
+					{"take_up_percent":100,"units":500,"household_share":300000}],
+					"current":{"pledged_units":%d,"household_share":510000},"if_more_join":[{"more_households":12,"household_share":425000}]}`, code, pledged)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -468,9 +477,15 @@ func TestBrowserMapAndPrice(t *testing.T) {
 	if src := b.eval(`(document.querySelector("#map img.leaflet-tile") || {}).src || ""`); !strings.HasPrefix(src, "http://127.0.0.1:9/16/") {
 		t.Errorf("tile requested from %q", src)
 	}
-	b.do("wait for the price", chromedp.WaitVisible(chromedp.CSS(".price .price-now")))
-	if got, want := b.text(".price .price-now"), "Pris pr. husstand nu: 5.100 kr."; got != want {
-		t.Errorf("price %q, want %q", got, want)
+	b.do("wait for the price", chromedp.WaitVisible(chromedp.CSS(".price .price-threshold")))
+	if got, want := b.text(".price .price-threshold"), "Hvis området når 50 %: ca. 4.250 kr. pr. husstand"; got != want {
+		t.Errorf("headline price %q, want %q", got, want)
+	}
+	if b.eval(`String(!!document.querySelector(".price .price-now"))`) != "false" {
+		t.Error("the price at today's few pledges is shown below the threshold")
+	}
+	if got := b.eval(`document.querySelector(".price .price-curve").getAttribute("aria-label")`); got != "Prisen pr. husstand falder fra 4.250 kr. ved 50 % tilslutning til 3.000 kr., hvis alle er med." {
+		t.Errorf("curve %q", got)
 	}
 	if got, want := b.text(".price .price-more"), "Hvis 12 husstande mere tilmelder sig, falder din andel til 4.250 kr."; got != want {
 		t.Errorf("price if more join %q, want %q", got, want)
@@ -489,7 +504,9 @@ func TestBrowserMapAndPrice(t *testing.T) {
 		t.Errorf("nearest address %q, want %q", got, addr.Text)
 	}
 	b.screenshot("map")
-	// In English the same price reads in English money.
+	// Above the threshold the price now is the headline; in English the
+	// same price reads in English money.
+	above.Store(true)
 	b.open("/?lang=en")
 	b.do("wait for the English price", chromedp.WaitVisible(chromedp.CSS("#area-"+code+" .price .price-now")))
 	if got, want := b.text("#area-"+code+" .price .price-more"), "If 12 more households join, your share falls to DKK 4,250"; got != want {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -41,6 +42,14 @@ type catalogueFixture struct {
 	addr  pledge.Address
 	// adminToken is an admin's API token (read scope).
 	adminToken string
+	// coordToken (admin scope) is a coordinator's of the fixture's area;
+	// bidToken (bid scope) a provider's.
+	coordToken, bidToken string
+	// providerToken is a provider's API token (admin scope: it manages
+	// webhooks); hook is that provider's endpoint, otherHook one of no
+	// company of theirs.
+	providerToken   string
+	hook, otherHook int64
 }
 
 var catalogueNow = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
@@ -67,6 +76,28 @@ func newCatalogueFixture(t *testing.T, st pledge.Store) *catalogueFixture {
 	if f.adminToken, _, err = svc.CreateAPIToken(pledge.WithUser(ctx, pledge.SystemUser()), admin.Email, "catalogue", nil); err != nil {
 		t.Fatal(err)
 	}
+	sys := pledge.WithUser(ctx, pledge.SystemUser())
+	coord := mustUser(t, svc, pledge.InviteRequest{Email: "coord@forening.example", Name: "Co", Role: pledge.RoleCoordinator, Areas: []string{f.addr.AreaCode}})
+	if f.coordToken, _, err = svc.CreateAPIToken(sys, coord.Email, "catalogue", []pledge.Scope{pledge.ScopeAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	prov := mustUser(t, svc, pledge.InviteRequest{Email: "bid@fiber.example", Name: "Pi", Role: pledge.RoleProvider, Provider: "Fiber A/S"})
+	if f.bidToken, _, err = svc.CreateAPIToken(sys, prov.Email, "catalogue", []pledge.Scope{pledge.ScopeBid, pledge.ScopeRead}); err != nil {
+		t.Fatal(err)
+	}
+	hooksUser := mustUser(t, svc, pledge.InviteRequest{Email: "hooks@fiber.example", Name: "Per", Role: pledge.RoleProvider, Provider: "Fiber A/S"})
+	if f.providerToken, _, err = svc.CreateAPIToken(sys, hooksUser.Email, "hooks", []pledge.Scope{pledge.ScopeAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	hooks := make([]int64, 2)
+	for i, ctx := range []context.Context{pledge.WithUser(ctx, &hooksUser), sys} {
+		w, _, err := svc.RegisterWebhook(ctx, pledge.WebhookRequest{URL: fmt.Sprintf("https://hooks%d.example/k", i), Events: pledge.WebhookEvents})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hooks[i] = w.ID
+	}
+	f.hook, f.otherHook = hooks[0], hooks[1]
 	f.srv = web.NewServer(svc, web.Config{
 		MaxBodyBytes: 4096, PledgeRateLimit: 1000,
 		TenderPackage: func(ctx context.Context, code, lang string, w io.Writer) error {
@@ -89,6 +120,7 @@ type storeState struct {
 	Fixture    pledge.Pledge
 	Users      []pledge.User
 	Audit      int
+	Webhooks   []pledge.Webhook
 }
 
 func (f *catalogueFixture) state(t *testing.T) storeState {
@@ -127,6 +159,9 @@ func (f *catalogueFixture) state(t *testing.T) storeState {
 		t.Fatal(err)
 	}
 	s.Audit = len(audit)
+	if s.Webhooks, err = f.svc.Webhooks(sys); err != nil {
+		t.Fatal(err)
+	}
 	return s
 }
 
@@ -180,13 +215,6 @@ func (f *catalogueFixture) cases() []hostile {
 			out[kv[i]] = kv[i+1]
 		}
 		return out
-	}
-	noGoTypes := func(t *testing.T, w *httptest.ResponseRecorder) {
-		for _, leak := range []string{"web.", "pledge.", "int", "struct", "json:", "Go "} {
-			if strings.Contains(w.Body.String(), leak) {
-				t.Errorf("body names Go internals (%q): %s", leak, w.Body)
-			}
-		}
 	}
 	bearer := func(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
 	cs := []hostile{
@@ -319,6 +347,47 @@ func (f *catalogueFixture) cases() []hostile {
 		{name: "LoginFormOffsiteNext", method: "POST", path: "/login", status: 401,
 			form: url.Values{"email": {"admin@kommune.example"}, "password": {"wrong"}, "next": {"//evil.example"}}, reject: []string{"evil.example"}},
 	}
+	cs = append(cs, f.tenderCases()...)
+	// Webhooks: URLs that would reach inside the network, or carry
+	// credentials, and another company's endpoints, which are not found.
+	prov := with(asJSON, "Authorization", "Bearer "+f.providerToken)
+	hookBody := func(url string) string { return `{"url":` + url + `,"events":["tender.opened"]}` }
+	otherHook := fmt.Sprint(f.otherHook)
+	cs = append(cs, []hostile{
+		{name: "WebhookAnonymous", method: "POST", path: "/api/webhooks", header: asJSON, status: 401, body: hookBody(`"https://hooks.example/"`)},
+		{name: "WebhookReadToken", method: "POST", path: "/api/webhooks", status: 403, body: hookBody(`"https://hooks.example/"`),
+			header: with(asJSON, "Authorization", "Bearer "+f.adminToken)},
+		{name: "WebhookLoopback", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "url", body: hookBody(`"http://127.0.0.1:8080/"`)},
+		{name: "WebhookLoopbackV6Mapped", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "url", body: hookBody(`"http://[::ffff:127.0.0.1]/"`)},
+		{name: "WebhookMetadata", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "url", body: hookBody(`"http://169.254.169.254/latest/meta-data/"`)},
+		{name: "WebhookPrivate", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "url", body: hookBody(`"https://10.0.0.7/hook"`)},
+		{name: "WebhookLocalhost", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "url", body: hookBody(`"http://localhost/"`)},
+		{name: "WebhookCredentials", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "url", body: hookBody(`"https://u:p@hooks.example/"`)},
+		{name: "WebhookJavascript", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "url", body: hookBody(`"javascript:alert(1)"`)},
+		{name: "WebhookFile", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "url", body: hookBody(`"file:///etc/passwd"`)},
+		{name: "WebhookURLTooLong", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "url", body: hookBody(`"https://hooks.example/` + strings.Repeat("a", 2100) + `"`)},
+		{name: "WebhookURLNumber", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "url", body: hookBody(`42`)},
+		{name: "WebhookUnknownEvent", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "events",
+			body: `{"url":"https://hooks.example/","events":["pledge.created"]}`},
+		{name: "WebhookEventsString", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "events",
+			body: `{"url":"https://hooks.example/","events":"tender.opened"}`},
+		{name: "WebhookNoEvents", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "events", body: `{"url":"https://hooks.example/","events":[]}`},
+		{name: "WebhookSecretField", method: "POST", path: "/api/webhooks", header: prov, status: 400, field: "secret",
+			body: `{"url":"https://hooks.example/","events":["tender.opened"],"secret":"whsec_mine"}`},
+		{name: "WebhookOtherDeliveries", method: "GET", path: "/api/webhooks/" + otherHook + "/deliveries", header: prov, status: 404, reject: []string{"hooks1.example"}},
+		{name: "WebhookOtherDelete", method: "DELETE", path: "/api/webhooks/" + otherHook, header: prov, status: 404},
+		{name: "WebhookOtherRotate", method: "POST", path: "/api/webhooks/" + otherHook + "/rotate", header: prov, status: 404, reject: []string{"whsec_"}},
+		{name: "WebhookOtherReplay", method: "POST", path: "/api/webhooks/" + otherHook + "/deliveries/1/replay", header: prov, status: 404},
+		{name: "WebhookListHidesOther", method: "GET", path: "/api/webhooks", header: prov, status: 200, reject: []string{"hooks1.example", "whsec_"}},
+		{name: "WebhookIDNotNumber", method: "GET", path: "/api/webhooks/..%2f1/deliveries", header: prov, status: 404},
+		{name: "WebhookIDHuge", method: "DELETE", path: "/api/webhooks/99999999999999999999999", header: prov, status: 404},
+		{name: "WebhookReplayNotNumber", method: "POST", path: "/api/webhooks/" + fmt.Sprint(f.hook) + "/deliveries/-1/replay", header: prov, status: 404},
+		{name: "WebhookReplayUnknown", method: "POST", path: "/api/webhooks/" + fmt.Sprint(f.hook) + "/deliveries/424242/replay", header: prov, status: 404},
+		{name: "WebhookFormAnonymous", method: "POST", path: "/provider/webhooks", status: 303,
+			form: url.Values{"url": {"https://hooks.example/"}, "event": {"tender.opened"}}},
+		{name: "WebhookFormForgedCSRF", method: "POST", path: "/provider/webhooks", status: 403, csrf: str("forged"),
+			form: url.Values{"url": {"https://hooks.example/"}, "event": {"tender.opened"}}},
+	}...)
 	// Manage tokens of every wrong length.
 	for _, n := range []int{1, 2, 16, 31, 42, 43, 44, 64, 200, 201, 1000} {
 		tok := strings.Repeat("Q", n)
@@ -430,6 +499,9 @@ func stateDiff(a, b storeState) string {
 	}
 	if a.Audit != b.Audit {
 		d = append(d, fmt.Sprintf("audit entries %d -> %d", a.Audit, b.Audit))
+	}
+	if !reflect.DeepEqual(a.Webhooks, b.Webhooks) {
+		d = append(d, "webhooks")
 	}
 	return strings.Join(d, "; ")
 }
@@ -556,4 +628,93 @@ func jsonRequest(method, path, body string) *http.Request {
 	r := httptest.NewRequest(method, path, strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
 	return r
+}
+
+// multipartBid is a multipart bid body of parts name=content (a part
+// named "attachment" is a file called offer.pdf) and its Content-Type.
+func multipartBid(parts ...string) (string, map[string]string) {
+	var b strings.Builder
+	w := multipart.NewWriter(&b)
+	for i := 0; i+1 < len(parts); i += 2 {
+		if parts[i] == "attachment" {
+			fw, _ := w.CreateFormFile("attachment", "offer.pdf")
+			fw.Write([]byte(parts[i+1]))
+			continue
+		}
+		w.WriteField(parts[i], parts[i+1])
+	}
+	w.Close()
+	return b.String(), map[string]string{"Content-Type": w.FormDataContentType()}
+}
+
+// tenderCases are hostile tender, bid and award requests: each must be
+// refused with its field and change nothing (no bid, no status move).
+func (f *catalogueFixture) tenderCases() []hostile {
+	code := f.addr.AreaCode
+	auth := func(tok string, kv ...string) map[string]string {
+		h := map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/json"}
+		for i := 0; i+1 < len(kv); i += 2 {
+			h[kv[i]] = kv[i+1]
+		}
+		return h
+	}
+	valid := `{"price_per_connection":2500000,"household_contribution":500000,"timeline_months":12,"open_access":true,"notes":"x"}`
+	notPDF, notPDFHeader := multipartBid("bid", valid, "attachment", "MZ\x90 an executable renamed offer.pdf %%EOF")
+	noBid, noBidHeader := multipartBid("attachment", "%PDF-1.4 x %%EOF")
+	badJSONPart, badJSONHeader := multipartBid("bid", `{"price_per_connection":"lots"}`)
+	extra, extraHeader := multipartBid("bid", valid, "evil", "x")
+	withTok := func(h map[string]string, tok string) map[string]string {
+		h["Authorization"] = "Bearer " + tok
+		return h
+	}
+	return []hostile{
+		{name: "TenderDeadlineNotADate", method: "POST", path: "/api/areas/" + code + "/tender", header: auth(f.coordToken), status: 400, field: "deadline",
+			body: `{"deadline":"next friday"}`},
+		{name: "TenderDeadlineUnknownField", method: "POST", path: "/api/areas/" + code + "/tender", header: auth(f.coordToken), status: 400,
+			body: `{"deadline":"2027-01-01","status":"awarded"}`},
+		{name: "TenderContactInvisible", method: "POST", path: "/api/areas/" + code + "/tender", header: auth(f.coordToken), status: 400, field: "contact",
+			body: `{"deadline":"2027-01-01","contact":"Bo\u202e"}`},
+		{name: "TenderByProvider", method: "POST", path: "/api/areas/" + code + "/tender", header: auth(f.bidToken), status: 403,
+			body: `{"deadline":"2027-01-01"}`},
+		{name: "TenderReadToken", method: "POST", path: "/api/areas/" + code + "/tender", header: auth(f.adminToken), status: 403,
+			body: `{"deadline":"2027-01-01"}`},
+		{name: "BidNegativePrice", method: "POST", path: "/api/areas/" + code + "/bids", header: auth(f.bidToken), status: 400, field: "price_per_connection",
+			body: `{"price_per_connection":-1,"household_contribution":0,"timeline_months":12}`},
+		{name: "BidHugeTimeline", method: "POST", path: "/api/areas/" + code + "/bids", header: auth(f.bidToken), status: 400, field: "timeline_months",
+			body: `{"price_per_connection":1,"household_contribution":0,"timeline_months":100000}`},
+		{name: "BidNotesTooLong", method: "POST", path: "/api/areas/" + code + "/bids", header: auth(f.bidToken), status: 400, field: "notes",
+			body: `{"price_per_connection":1,"household_contribution":0,"timeline_months":1,"notes":"` + strings.Repeat("n", 5001) + `"}`},
+		{name: "BidDisguisedPDF", method: "POST", path: "/api/areas/" + code + "/bids", header: withTok(notPDFHeader, f.bidToken), status: 400, field: "attachment", body: notPDF},
+		{name: "BidMultipartNoBidPart", method: "POST", path: "/api/areas/" + code + "/bids", header: withTok(noBidHeader, f.bidToken), status: 400, field: "bid", body: noBid},
+		{name: "BidMultipartBadJSON", method: "POST", path: "/api/areas/" + code + "/bids", header: withTok(badJSONHeader, f.bidToken), status: 400, body: badJSONPart, check: noGoTypes},
+		{name: "BidMultipartUnknownPart", method: "POST", path: "/api/areas/" + code + "/bids", header: withTok(extraHeader, f.bidToken), status: 400, field: "evil", body: extra},
+		{name: "BidTextPlain", method: "POST", path: "/api/areas/" + code + "/bids", header: auth(f.bidToken, "Content-Type", "text/plain"), status: 415, body: valid},
+		{name: "BidNotOpen", method: "POST", path: "/api/areas/" + code + "/bids", header: auth(f.bidToken), status: 409, body: valid},
+		{name: "BidAnonymous", method: "POST", path: "/api/areas/" + code + "/bids", header: map[string]string{"Content-Type": "application/json"}, status: 401, body: valid},
+		{name: "BidByCoordinator", method: "POST", path: "/api/areas/" + code + "/bids", header: auth(f.coordToken), status: 403, body: valid},
+		{name: "AwardNoReason", method: "POST", path: "/api/areas/" + code + "/award", header: auth(f.coordToken), status: 400, field: "reason",
+			body: `{"bid_id":1,"reason":""}`},
+		{name: "AwardBidIDString", method: "POST", path: "/api/areas/" + code + "/award", header: auth(f.coordToken), status: 400,
+			body: `{"bid_id":"1; DROP TABLE bids","reason":"x"}`, check: noGoTypes},
+		{name: "BidIDNotANumber", method: "PUT", path: "/api/bids/1e3", header: auth(f.bidToken), status: 404, body: valid},
+		{name: "SubsidyRulesAnonymous", method: "POST", path: "/api/subsidy-rules", header: map[string]string{"Content-Type": "application/json"}, status: 401,
+			body: `{"name":"x","valid_from":"2027-01-01"}`},
+		{name: "SubsidyRulesReadToken", method: "POST", path: "/api/subsidy-rules", header: auth(f.adminToken), status: 403,
+			body: `{"name":"x","valid_from":"2027-01-01"}`},
+		{name: "SubsidyAnnexUnknownRules", method: "GET", path: "/api/areas/" + code + "/export/subsidy.csv?rules=..%2F..%2Fetc%2Fpasswd", header: auth(f.adminToken), status: 400, field: "rules"},
+		{name: "SubsidyAnnexBadLang", method: "GET", path: "/api/areas/" + code + "/export/subsidy.pdf?lang=xx", header: auth(f.adminToken), status: 400, field: "lang"},
+		{name: "PledgesCSVAnonymous", method: "GET", path: "/api/areas/" + code + "/export/pledges.csv", status: 401, reject: []string{"Fixture Person", "fixture@example.dk"}},
+		{name: "PledgesCSVProvider", method: "GET", path: "/api/areas/" + code + "/export/pledges.csv", header: auth(f.bidToken), status: 403, reject: []string{"Fixture Person", "fixture@example.dk"}},
+		{name: "MoveBackByCoordinator", method: "POST", path: "/api/areas/" + code + "/move-back", header: auth(f.coordToken), status: 403,
+			body: `{"to":"collecting","reason":"x"}`},
+	}
+}
+
+// noGoTypes fails when an error body names Go internals.
+func noGoTypes(t *testing.T, w *httptest.ResponseRecorder) {
+	for _, leak := range []string{"web.", "pledge.", "int", "struct", "json:", "Go "} {
+		if strings.Contains(w.Body.String(), leak) {
+			t.Errorf("body names Go internals (%q): %s", leak, w.Body)
+		}
+	}
 }

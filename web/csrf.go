@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"mime"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -90,7 +91,13 @@ func (s *Server) csrfToken(c *gin.Context) string {
 // limited) form and refuses a post without a matching, server-signed CSRF
 // token.
 func (s *Server) checkForm(c *gin.Context) {
-	if err := c.Request.ParseForm(); err != nil {
+	parse := c.Request.ParseForm
+	if mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); mt == "multipart/form-data" {
+		// A form with a file (a bid's PDF): what exceeds 1 MB waits on
+		// disk until the request ends.
+		parse = func() error { return c.Request.ParseMultipartForm(1 << 20) }
+	}
+	if err := parse(); err != nil {
 		s.renderError(c, pledge.Errorf(pledge.EINVALID, "bad form"))
 		return
 	}

@@ -28,6 +28,14 @@ var demoConfig = demo.Config{Seed: 1, Areas: 3, Addresses: 900}
 // the way `serve --demo` does, with deadlines 30-90 days after now.
 func MustOpenDemoService(tb testing.TB, now func() time.Time) (*pledge.Service, demo.Municipality) {
 	tb.Helper()
+	_, svc, m := MustOpenDemoStore(tb, now)
+	return svc, m
+}
+
+// MustOpenDemoStore is MustOpenDemoService with the store behind the
+// service, for tests that run a dispatcher on it.
+func MustOpenDemoStore(tb testing.TB, now func() time.Time) (pledge.Store, *pledge.Service, demo.Municipality) {
+	tb.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "kommunity.db"))
 	if err != nil {
@@ -45,7 +53,7 @@ func MustOpenDemoService(tb testing.TB, now func() time.Time) (*pledge.Service, 
 	if err := demo.Seed(ctx, svc, noRoads, deadline); err != nil {
 		tb.Fatal(err)
 	}
-	return svc, m
+	return st, svc, m
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -144,7 +144,7 @@ func (l *Locale) DateOf(t *time.Time) string {
 // jsMessages are the keys the page's script needs, handed to it as JSON.
 var jsMessages = []string{
 	"num.thousands", "num.decimal", "num.money",
-	"price.now", "price.more.one", "price.more.other",
+	"price.now", "price.more.one", "price.more.other", "price.at_threshold", "price.curve",
 	"search.none", "search.suggestions", "map.loading", "map.nearest", "map.none_near", "map.pledge_here", "map.failed",
 	"map.area_tooltip", "address.pledged_of",
 }

@@ -40,10 +40,18 @@ func (s *Server) logRequests(c *gin.Context) {
 		"ms", time.Since(start).Milliseconds())
 }
 
+// uploadRoutes take a bid's PDF, up to 10 MB, besides the JSON.
+var uploadRoutes = map[string]bool{"/api/areas/:code/bids": true, "/api/bids/:id": true,
+	"/provider/areas/:code/bid": true}
+
 // limitBody bounds the request body and the request's context.
 func (s *Server) limitBody(c *gin.Context) {
 	if c.Request.Body != nil {
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes)
+		limit := s.cfg.MaxBodyBytes
+		if uploadRoutes[c.FullPath()] {
+			limit = max(limit, pledge.MaxBidAttachment+1<<20)
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.RequestTimeout)
 	defer cancel()

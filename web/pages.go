@@ -50,6 +50,8 @@ type pageData struct {
 	Notice      string
 	ErrorText   string
 	Account     *accountView // the account pages
+	Tender      *tenderPage  // the tender pages
+	Dashboard   *dashboardView
 }
 
 type langLink struct {
@@ -103,6 +105,7 @@ type pledgeView struct {
 	Created            string
 	Active             bool
 	Name, Email, Phone string
+	PowerOfAttorney    bool // on file
 }
 
 func svgNumber(f float64) string { return strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64) }
@@ -420,8 +423,28 @@ func (s *Server) postPledge(c *gin.Context) {
 		s.pledgeFormError(c, l, req, f.Get("idempotency_key"), err)
 		return
 	}
+	if f.Get("power_of_attorney") != "" {
+		// A record of its own: should it fail, the pledge stands and the
+		// manage page offers the power of attorney again.
+		if _, err := s.svc.GivePowerOfAttorney(ctx, pl.Token, pledge.POAForm); err != nil {
+			s.log.Warn("power of attorney with a pledge not recorded", "err", pledge.ErrorCode(err))
+		}
+	}
 	c.Header("Cache-Control", "no-store")
 	c.Redirect(http.StatusSeeOther, s.publicURL(managePath(pl.Token)+"/receipt"))
+}
+
+// postPowerOfAttorney: POST /p/{token}/power-of-attorney, from the manage
+// page.
+func (s *Server) postPowerOfAttorney(c *gin.Context) {
+	l := s.locale(c)
+	token := c.Param("token")
+	if _, err := s.svc.GivePowerOfAttorney(c.Request.Context(), token, pledge.POAManage); err != nil {
+		s.manageError(c, l, token, err, func(*pageData) {})
+		return
+	}
+	tokenPageHeaders(c)
+	c.Redirect(http.StatusSeeOther, s.publicURL(managePath(token)+"?saved=1"))
 }
 
 // pledgeFormError shows the form again with what was typed and the error
@@ -510,6 +533,12 @@ var reasonKeys = map[string]string{
 	pledge.ReasonLinkExpired:     "err.link_expired",
 	pledge.ReasonLinkUsed:        "err.link_used",
 	pledge.ReasonAccountExists:   "err.account_exists",
+	pledge.ReasonTenderState:     "err.tender_state",
+	pledge.ReasonBidsClosed:      "err.bids_closed",
+	pledge.ReasonNotPDF:          "err.attachment_pdf",
+	pledge.ReasonWebhookURL:      "err.webhook_url",
+	pledge.ReasonWebhookPrivate:  "err.webhook_private",
+	pledge.ReasonWebhookEvents:   "err.webhook_events",
 }
 
 // managePath is the path of a pledge's manage page.
@@ -543,6 +572,9 @@ func (s *Server) pledgeData(c *gin.Context, l *Locale, token string) (*pageData,
 		Name: pl.Name, Email: pl.Email, Phone: pl.Phone,
 	}
 	p.Form.Name, p.Form.Email, p.Form.Phone = pl.Name, pl.Email, pl.Phone
+	if p.Pledge.PowerOfAttorney, err = s.svc.HasPowerOfAttorney(c.Request.Context(), token); err != nil {
+		return nil, pl, err
+	}
 	p.CanWithdraw = pledge.Withdrawable(area)
 	p.CSRF = s.csrfToken(c)
 	return p, pl, nil

@@ -57,6 +57,13 @@ type Config struct {
 	// process was sending is taken up again after twice this (the lease).
 	MailTimeout time.Duration
 
+	// WebhookAllowPrivate lets webhooks go to loopback and private
+	// addresses: for tests and closed networks only.
+	WebhookAllowPrivate bool
+	// WebhookTimeout bounds one webhook attempt: an answer within it is
+	// needed for a success.
+	WebhookTimeout time.Duration
+
 	AdminToken string     // Bearer token of the admin endpoints; "" disables them
 	Tender     TenderInfo // what tender packages say besides the store's data
 }
@@ -82,6 +89,7 @@ func DefaultConfig() Config {
 		ProgressTTL:      time.Second,
 		LapseInterval:    time.Minute,
 		MailTimeout:      30 * time.Second,
+		WebhookTimeout:   15 * time.Second,
 
 		// Enough to keep a 2-8 core database busy (commits overlap in
 		// group commit); several processes share max_connections.
@@ -141,6 +149,7 @@ func (c *Config) serveFlags(fs *flag.FlagSet, errs *envErr) {
 	durationVar(fs, &c.ProgressTTL, "progress-ttl", "PROGRESS_TTL", "how long GET /api/areas/{code} may answer from memory (other instances' pledges show within it); 0 for never", errs)
 	stringVar(fs, &c.AdminToken, "admin-token", "ADMIN_TOKEN", "retired: use accounts and API tokens (kommunity token add); set, serve refuses to start", errs)
 	c.mailFlags(fs, errs)
+	c.webhookFlags(fs, errs)
 	c.Tender.flags(fs, errs)
 }
 
@@ -149,6 +158,11 @@ func (c *Config) mailFlags(fs *flag.FlagSet, errs *envErr) {
 		"it holds a password, so prefer the environment or KOMMUNITY_SMTP_URL_FILE; empty sends no e-mail", errs)
 	stringVar(fs, &c.MailFrom, "mail-from", "MAIL_FROM", "`sender` of e-mails, e.g. \"kommunity <noreply@example.dk>\"", errs)
 	durationVar(fs, &c.MailTimeout, "mail-timeout", "MAIL_TIMEOUT", "how long one e-mail delivery attempt may take; one a stopped process was sending is taken up after twice this", errs)
+}
+
+func (c *Config) webhookFlags(fs *flag.FlagSet, errs *envErr) {
+	boolVar(fs, &c.WebhookAllowPrivate, "webhook-allow-private", "WEBHOOK_ALLOW_PRIVATE", "let webhooks go to loopback, private and link-local addresses (tests, closed networks); off, they are refused at registration and at every connection", errs)
+	durationVar(fs, &c.WebhookTimeout, "webhook-timeout", "WEBHOOK_TIMEOUT", "how long one webhook attempt may take; a 2xx within it is a success", errs)
 }
 
 func stringVar(fs *flag.FlagSet, p *string, name, envName, usage string, errs *envErr) {

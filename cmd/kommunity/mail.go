@@ -43,22 +43,23 @@ func mailDispatcher(cfg Config, sender *mail.Sender, st pledge.OutboxStore, log 
 	}
 }
 
-// runDispatch delivers the outbox's e-mails: with --once what is due now,
-// for cron or by hand; else until interrupted, as serve does beside the
-// web service.
+// runDispatch delivers the outbox: webhooks always, e-mails with a mail
+// server. With --once what is due now, for cron or by hand; else until
+// interrupted, as serve does beside the web service.
 func runDispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cfg, errs := storeFlagSet("dispatch", stderr)
 	cfg.mailFlags(fs, errs)
-	once := fs.Bool("once", false, "deliver the e-mails due now and exit")
+	cfg.webhookFlags(fs, errs)
+	once := fs.Bool("once", false, "deliver the webhooks and e-mails due now and exit")
 	if err := parseNoArgs(fs, args, *errs); err != nil {
 		return err
-	}
-	if cfg.SMTPURL == "" {
-		return usageError{fmt.Errorf("--smtp-url (or KOMMUNITY_SMTP_URL) is needed: there is nothing to deliver with")}
 	}
 	sender, err := mailSender(*cfg)
 	if err != nil {
 		return err
+	}
+	if cfg.WebhookTimeout <= 0 {
+		return usageError{fmt.Errorf("--webhook-timeout must be positive, not %v", cfg.WebhookTimeout)}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	st, err := openStore(ctx, *cfg)
@@ -66,16 +67,38 @@ func runDispatch(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer st.Close()
-	d := mailDispatcher(*cfg, sender, st, log)
+	svc := pledge.NewService(st)
+	svc.Mail = sender != nil
+	domain, delivery, err := webhookDispatchers(*cfg, svc, st, log)
+	if err != nil {
+		return err
+	}
+	var mailer *dispatch.Dispatcher
+	if sender != nil {
+		mailer = mailDispatcher(*cfg, sender, st, log)
+	}
 	if !*once {
-		log.Info("mail: delivering the outbox until interrupted", "smtp", sender.Server().Redacted())
-		if err := d.Run(ctx); err != nil && ctx.Err() == nil {
-			return err
+		if sender != nil {
+			log.Info("mail: delivering the outbox until interrupted", "smtp", sender.Server().Redacted())
+		} else {
+			log.Info("mail: no --smtp-url; delivering webhooks only")
 		}
+		runDispatchers(ctx, domain, delivery, mailer)()
 		return nil
 	}
 	start := time.Now()
-	n, err := d.RunOnce(ctx)
+	// In order: events fan out to deliveries, deliveries may queue an
+	// e-mail (an endpoint disabled).
+	if _, err := domain.RunOnce(ctx); err != nil {
+		return err
+	}
+	n, err := delivery.RunOnce(ctx)
+	fmt.Fprintf(stdout, "delivered %d webhook(s) in %v\n", n, time.Since(start).Round(time.Millisecond))
+	if err != nil || mailer == nil {
+		return err
+	}
+	start = time.Now()
+	n, err = mailer.RunOnce(ctx)
 	fmt.Fprintf(stdout, "delivered %d e-mail(s) in %v\n", n, time.Since(start).Round(time.Millisecond))
 	return err
 }

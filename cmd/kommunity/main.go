@@ -63,7 +63,9 @@ Usage:
   kommunity users [--json]                               list the users
   kommunity token add --email E --name N [--scope read|bid|admin]...  an API token for a user's scripts
   kommunity sessions flush                               sign everybody out
-  kommunity dispatch --smtp-url URL --mail-from ADDR [--once]  send the queued e-mails (serve does it too)
+  kommunity rules list | rules set --name N --valid-from D --min-own-payment KR --max-subsidy KR
+                                                         the subsidy scheme's rule sets for the annex
+  kommunity dispatch [--smtp-url URL --mail-from ADDR] [--once]  deliver the queued webhooks and e-mails (serve does it too)
 
 Run "kommunity COMMAND -h" for a command's flags.
 `
@@ -111,6 +113,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runAreas(ctx, args[1:], stdout, stderr)
 	case "area":
 		err = runArea(ctx, args[1:], stdout, stderr)
+	case "rules":
+		err = runRules(ctx, args[1:], stdout, stderr)
 	case "lapse":
 		err = runLapse(ctx, args[1:], stdout, stderr)
 	case "cost":

@@ -59,6 +59,8 @@ func (ti TenderInfo) packager(svc *pledge.Service) (TenderPackageFunc, error) {
 		if svc.Now != nil {
 			now = svc.Now()
 		}
+		// An opened tender's association, contact and deadline win over
+		// these (report.Write).
 		return report.Write(w, report.Tender{
 			TenderData: data, Municipality: ti.Municipality, Association: ti.Association, Contact: ti.Contact,
 			TenderDeadline: deadline, Attribution: ti.Attribution, Now: now, Lang: lang,

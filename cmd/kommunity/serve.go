@@ -67,6 +67,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer st.Close()
 	svc := pledge.NewService(st)
 	svc.PublicURL = publicURL
+	svc.TenderAssociation, svc.TenderContact, svc.TenderMunicipality = cfg.Tender.Association, cfg.Tender.Contact, cfg.Tender.Municipality
 	svc.ProgressTTL = cfg.ProgressTTL
 	if svc.ProgressTTL <= 0 {
 		svc.ProgressTTL = -1 // off
@@ -83,6 +84,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		mailer = mailDispatcher(cfg, sender, st, log)
 	}
 	svc.Mail = mailer != nil
+	// Webhooks are always delivered: registering an endpoint needs no
+	// setting, and an event with no endpoint costs one query.
+	domain, delivery, err := webhookDispatchers(cfg, svc, st, log)
+	if err != nil {
+		return err
+	}
 	if cfg.Demo {
 		if err := seedDemo(ctx, svc, cfg.DemoSeed, log); err != nil {
 			return fmt.Errorf("demo data: %w", err)
@@ -116,21 +123,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.LapseInterval > 0 {
 		go lapseLoop(ctx, svc, cfg.LapseInterval, log)
 	}
-	mailCtx, stopMail := context.WithCancel(ctx)
-	mailDone := make(chan struct{})
 	if mailer != nil {
 		log.Info("mail: sending e-mails from the outbox", "smtp", sender.Server().Redacted())
-		go func() {
-			defer close(mailDone)
-			mailer.Run(mailCtx)
-		}()
 	} else {
-		close(mailDone)
 		log.Info("mail: no --smtp-url; nothing is e-mailed: invitation links are shown to the admin, reset links only by kommunity user reset")
 	}
-	// The store closes after the dispatcher has recorded the attempts
-	// under way (each is bounded by --mail-timeout).
-	defer func() { stopMail(); <-mailDone }()
+	if cfg.WebhookAllowPrivate {
+		log.Warn("webhooks: --webhook-allow-private is set: endpoints on loopback and private addresses are reached")
+	}
+	dispatchCtx, stopDispatch := context.WithCancel(ctx)
+	waitDispatch := runDispatchers(dispatchCtx, domain, delivery, mailer)
+	// The store closes after the dispatchers have recorded the attempts
+	// under way (each is bounded by --mail-timeout or --webhook-timeout).
+	defer func() { stopDispatch(); waitDispatch() }()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {

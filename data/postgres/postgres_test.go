@@ -150,6 +150,10 @@ func TestAccountConformance(t *testing.T) {
 	storetest.RunAccounts(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
 
+func TestWebhookConformance(t *testing.T) {
+	storetest.RunWebhooks(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
 func TestOutboxConformance(t *testing.T) {
 	storetest.RunOutbox(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
@@ -187,4 +191,20 @@ func TestMassReassignRemakesSchema(t *testing.T) {
 	if strings.Join(before, "\n") != strings.Join(after, "\n") {
 		t.Errorf("schema after a mass re-assignment differs:\nbefore:\n%s\nafter:\n%s", strings.Join(before, "\n"), strings.Join(after, "\n"))
 	}
+}
+
+func TestTenderConformance(t *testing.T) {
+	storetest.RunTenders(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
+func TestDashboardConformance(t *testing.T) {
+	storetest.RunDashboard(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
+func BenchmarkWebhookDelivery(b *testing.B) {
+	storetest.BenchWebhookDelivery(b, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
+func TestSubsidyConformance(t *testing.T) {
+	storetest.RunSubsidy(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }

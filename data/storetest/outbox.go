@@ -33,7 +33,7 @@ func mailEvent(key, to string, at time.Time) pledge.Event {
 		Payload: `{"to":"` + to + `","subject":"s","text":"https://kommunity.example/reset/secret"}`, At: at}
 }
 
-func queue(t *testing.T, st pledge.Store, events ...pledge.Event) {
+func queue(t testing.TB, st pledge.Store, events ...pledge.Event) {
 	t.Helper()
 	for _, e := range events {
 		if err := st.QueueEvent(context.Background(), e); err != nil {

@@ -266,6 +266,31 @@
     });
   }
 
+  // priceCurve draws the household share against take-up as a small SVG
+  // line, from the threshold to 100 %, with its two ends labelled.
+  function priceCurve(points, kr) {
+    if (points.length < 2) return null;
+    var ns = 'http://www.w3.org/2000/svg';
+    var xs = points.map(function (p) { return p.take_up_percent; });
+    var ys = points.map(function (p) { return p.household_share; });
+    var x0 = Math.min.apply(null, xs), x1 = Math.max.apply(null, xs), y1 = Math.max.apply(null, ys);
+    if (!(x1 > x0) || !(y1 > 0)) return null;
+    var svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 100 40');
+    svg.setAttribute('class', 'price-curve');
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('aria-label', fmt(M['price.curve'], kr(ys[xs.indexOf(x0)]), percent(x0 / 100), kr(ys[xs.indexOf(x1)])));
+    var line = document.createElementNS(ns, 'polyline');
+    line.setAttribute('points', points.map(function (p) {
+      return ((p.take_up_percent - x0) / (x1 - x0) * 96 + 2).toFixed(2) + ',' + (38 - p.household_share / y1 * 34).toFixed(2);
+    }).join(' '));
+    svg.appendChild(line);
+    var fig = el('figure', { 'class': 'price-curve-box' });
+    fig.appendChild(svg);
+    fig.appendChild(el('figcaption', { 'class': 'hint' }, fmt(M['price.curve'], kr(ys[xs.indexOf(x0)]), percent(x0 / 100), kr(ys[xs.indexOf(x1)]))));
+    return fig;
+  }
+
   // --- Price per household, from the cost model when it exists. Until
   // then the endpoint answers 404 and nothing is shown.
   function setupPrice() {
@@ -282,9 +307,18 @@
         box.textContent = '';
         // Estimates in whole kroner: øre would claim a precision they lack.
         var kr = function (ore) { return money(Math.round(ore / 100) * 100); };
-        if (d.current && typeof d.current.household_share === 'number') {
+        // Below the threshold the price at the threshold is the headline:
+        // what a household would pay if the area is built at all. The
+        // price at today's few pledges would only frighten neighbours off.
+        var thr = (d.points || []).filter(function (p) { return p.threshold; })[0];
+        var pledged = d.current ? d.current.pledged_units : 0;
+        if (thr && pledged < d.threshold_units) {
+          box.appendChild(el('p', { 'class': 'price-threshold' }, fmt(M['price.at_threshold'], percent(thr.take_up_percent / 100), kr(thr.household_share))));
+        } else if (d.current && typeof d.current.household_share === 'number') {
           box.appendChild(el('p', { 'class': 'price-now' }, fmt(M['price.now'], kr(d.current.household_share))));
         }
+        var curve = priceCurve(d.points || [], kr);
+        if (curve) box.appendChild(curve);
         (d.if_more_join || []).slice(0, 2).forEach(function (m) {
           if (typeof m.household_share !== 'number' || !(m.more_households > 0)) return;
           var key = m.more_households === 1 ? 'price.more.one' : 'price.more.other';
@@ -301,8 +335,77 @@
     if (bad) bad.focus();
   }
 
+  // --- Providers' map of tenders: each listed area's outline from the
+  // OGC API (one feature each, so a national installation sends only the
+  // areas in the list), coloured by whether its tender is open; a click
+  // opens the area's tender page. Works without base-map tiles.
+  function setupTenderMap() {
+    var box = document.getElementById('tender-map');
+    if (!box) return;
+    if (!window.L) { box.classList.add('failed'); box.textContent = M['map.failed']; return; }
+    var map = L.map(box, { scrollWheelZoom: false, zoomSnap: 0.25 }).setView([56, 10.5], 7);
+    var tiles = box.getAttribute('data-tiles');
+    if (tiles) L.tileLayer(tiles, { maxZoom: 19, attribution: box.getAttribute('data-attribution') || '' }).addTo(map);
+    var codes = (box.getAttribute('data-codes') || '').split(',').filter(Boolean);
+    var rows = {};
+    document.querySelectorAll('#tenders tr[data-code]').forEach(function (tr) { rows[tr.getAttribute('data-code')] = tr.getAttribute('data-status'); });
+    var group = L.featureGroup().addTo(map), drawn = 0;
+    Promise.all(codes.map(function (code) {
+      return fetch('/ogc/collections/areas/items/' + encodeURIComponent(code), { headers: { Accept: 'application/geo+json' } })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+        .then(function (f) {
+          var open = rows[code] === 'tender_open';
+          L.geoJSON(f, { style: { color: '#1d3557', weight: 2, fillColor: open ? '#2a7f62' : '#f2cc8f', fillOpacity: 0.6 } })
+            .bindTooltip(f.properties.name + ' (' + code + ')', { sticky: true })
+            .on('click', function () { window.location.href = '/provider/areas/' + encodeURIComponent(code); })
+            .addTo(group);
+          drawn++;
+        });
+    })).then(function () {
+      if (drawn && group.getBounds().isValid()) map.fitBounds(group.getBounds(), { padding: [8, 8], animate: false });
+      box.setAttribute('data-drawn', String(drawn));
+      box.setAttribute('data-loaded', 'true');
+    }).catch(function () { box.setAttribute('data-loaded', 'failed'); });
+  }
+
+  // --- The coordinator's map of an area's addresses, coloured by whether
+  // they have pledged (counts from the public API; the names are in the
+  // list below the map, never on it).
+  function setupAreaMap() {
+    var box = document.getElementById('area-map');
+    if (!box) return;
+    if (!window.L) { box.classList.add('failed'); box.textContent = M['map.failed']; return; }
+    var code = box.getAttribute('data-area');
+    var map = L.map(box, { scrollWheelZoom: false, zoomSnap: 0.25 }).setView([56, 10.5], 7);
+    var tiles = box.getAttribute('data-tiles');
+    if (tiles) L.tileLayer(tiles, { maxZoom: 19, attribution: box.getAttribute('data-attribution') || '' }).addTo(map);
+    var area = fetch('/ogc/collections/areas/items/' + encodeURIComponent(code), { headers: { Accept: 'application/geo+json' } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (f) {
+        var layer = L.geoJSON(f, { style: { color: '#1d3557', weight: 2, fillOpacity: 0.05 }, interactive: false }).addTo(map);
+        if (layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { padding: [8, 8], animate: false });
+      });
+    var addrs = fetch('/api/areas/' + encodeURIComponent(code) + '/addresses?limit=100000', { headers: { Accept: 'application/json' } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (d) {
+        var n = 0;
+        d.addresses.forEach(function (a) {
+          var done = a.pledged_units > 0;
+          L.circleMarker([a.lat, a.lon], { radius: 4, weight: 1, color: '#1d3557', fillOpacity: 1,
+            fillColor: done ? '#2a7f62' : '#ffffff', className: done ? 'addr-pledged' : 'addr-open' })
+            .bindTooltip(a.text + ' (' + fmt(M['address.pledged_of'], int(a.pledged_units), int(a.units)) + ')').addTo(map);
+          n++;
+        });
+        box.setAttribute('data-drawn', String(n));
+      });
+    Promise.all([area, addrs]).then(function () { box.setAttribute('data-loaded', 'true'); })
+      .catch(function () { box.setAttribute('data-loaded', 'failed'); });
+  }
+
   setupSearch();
   setupMap();
+  setupTenderMap();
+  setupAreaMap();
   setupPrice();
   focusFirstError();
   // Without a configured public URL the server writes the manage link as a
