@@ -50,7 +50,7 @@ func TestFeatureConformance(t *testing.T) {
 }
 
 // schema lists the definitions of the addresses and pledges indexes and
-// constraints.
+// constraints, and the addresses table's columns and options.
 func schema(t *testing.T, st *postgres.Store, url string) []string {
 	t.Helper()
 	conn, err := pgx.Connect(context.Background(), url)
@@ -63,6 +63,12 @@ func schema(t *testing.T, st *postgres.Store, url string) []string {
 		UNION ALL
 		SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
 		WHERE conrelid IN ('addresses'::regclass, 'pledges'::regclass)
+		UNION ALL
+		SELECT 'column ' || a.attnum || ' ' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull
+			|| ' ' || coalesce((SELECT collname FROM pg_collation WHERE oid = a.attcollation), '')
+		FROM pg_attribute a WHERE a.attrelid = 'addresses'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+		UNION ALL
+		SELECT 'table ' || coalesce(array_to_string(reloptions, ','), '') || ' ' || relpersistence::text FROM pg_class WHERE oid = 'addresses'::regclass
 		ORDER BY 1`)
 	if err != nil {
 		t.Fatal(err)
