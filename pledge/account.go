@@ -104,6 +104,9 @@ const (
 	ActionMoveBack        Action = "area.move_back"   // move an area back in the lifecycle, with a reason
 	ActionBid             Action = "bids.submit"      // submit, change and withdraw one's company's bids
 	ActionViewBids        Action = "bids.view"        // every bid of an area
+	ActionEnterPledges    Action = "pledges.enter"    // enter paper, phone and door pledges on a resident's behalf
+	ActionManageWalks     Action = "walks.manage"     // generate walk lists, assign and return walks, record outcomes
+	ActionViewWalks       Action = "walks.view"       // an area's walk lists (with volunteers' names) and outcomes
 )
 
 // Reach says for which areas a role has an action.
@@ -137,6 +140,9 @@ var Permissions = []Permission{
 	{RoleAdmin, ActionManageTender, ReachAll, ScopeAdmin},
 	{RoleAdmin, ActionMoveBack, ReachAll, ScopeAdmin},
 	{RoleAdmin, ActionViewBids, ReachAll, ScopeRead},
+	{RoleAdmin, ActionEnterPledges, ReachAll, ScopeAdmin},
+	{RoleAdmin, ActionManageWalks, ReachAll, ScopeAdmin},
+	{RoleAdmin, ActionViewWalks, ReachAll, ScopeRead},
 	{RoleAdmin, ActionManageWebhooks, ReachAll, ScopeAdmin},
 
 	{RoleCoordinator, ActionEditArea, ReachOwnAreas, ScopeAdmin},
@@ -146,6 +152,9 @@ var Permissions = []Permission{
 	{RoleCoordinator, ActionOwnAccount, ReachAll, ScopeAdmin},
 	{RoleCoordinator, ActionManageTender, ReachOwnAreas, ScopeAdmin},
 	{RoleCoordinator, ActionViewBids, ReachOwnAreas, ScopeRead},
+	{RoleCoordinator, ActionEnterPledges, ReachOwnAreas, ScopeAdmin},
+	{RoleCoordinator, ActionManageWalks, ReachOwnAreas, ScopeAdmin},
+	{RoleCoordinator, ActionViewWalks, ReachOwnAreas, ScopeRead},
 
 	{RoleProvider, ActionViewTenders, ReachAll, ScopeRead},
 	{RoleProvider, ActionDownloadPackage, ReachAll, ScopeRead},

@@ -60,6 +60,7 @@ const (
 	ReasonTenderState     = "tender_state"   // the area's tender is not in a state that allows this
 	ReasonBidsClosed      = "bids_closed"    // the bid deadline has passed
 	ReasonNotPDF          = "attachment_pdf" // a bid's attachment is not a PDF
+	ReasonWalkTaken       = "walk_taken"     // a walk is with a volunteer (or, to return it, is not)
 )
 
 func (e *Error) Error() string {

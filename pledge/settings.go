@@ -2,6 +2,7 @@ package pledge
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"time"
 )
@@ -71,7 +72,20 @@ func (s *Service) UpdateAreaSettings(ctx context.Context, code string, set AreaS
 		a.Status = *st
 	}
 	e := s.audit(ctx, "area.update", code, "area:"+code, old, areaSettingsView(a))
-	if err := s.store.UpdateAreaAudited(ctx, a, e); err != nil {
+	// A later deadline for an area still collecting is an extension: it
+	// is announced on the public page and notified (its event).
+	var ext *DeadlineExtension
+	var events []Event
+	if before := old["deadline"].(*time.Time); before != nil && a.Deadline != nil && a.Deadline.After(*before) &&
+		(a.Status == StatusCollecting || a.Status == StatusThresholdReached) {
+		now := s.now()
+		ext = &DeadlineExtension{AreaCode: code, From: *before, To: *a.Deadline, At: now}
+		b, _ := json.Marshal(map[string]any{"area_code": code, "area_name": a.Name, "status": a.Status,
+			"old_deadline": before.Format(time.DateOnly), "deadline": a.Deadline.Format(time.DateOnly)})
+		events = append(events, Event{Kind: EventDeadlineExtended, AreaCode: code, At: now, Payload: string(b),
+			Key: EventDeadlineExtended + ":" + code + ":" + a.Deadline.Format(time.DateOnly)})
+	}
+	if err := s.store.SaveAreaSettings(ctx, a, e, ext, events); err != nil {
 		return Area{}, err
 	}
 	s.progress.drop(code)
@@ -112,4 +126,28 @@ func settableStatus(ctx context.Context, from, to AreaStatus) error {
 		return FieldError("status", "an admin moves an area back with POST /api/areas/{code}/move-back and a reason")
 	}
 	return nil
+}
+
+// DeadlineExtension is an area's pledge deadline moved later, as the
+// public page announces it.
+type DeadlineExtension struct {
+	AreaCode string
+	From, To time.Time // the old and the new deadline
+	At       time.Time
+}
+
+// SettingsStore writes area settings with what comes with them. Both
+// stores implement it.
+type SettingsStore interface {
+	// SaveAreaSettings is UpdateArea with its audit entry, the deadline
+	// extension (when not nil) and events, in one transaction.
+	SaveAreaSettings(ctx context.Context, a Area, audit AuditEntry, ext *DeadlineExtension, events []Event) error
+	// DeadlineExtensions returns every area's latest extension, by code.
+	DeadlineExtensions(ctx context.Context) (map[string]DeadlineExtension, error)
+}
+
+// DeadlineExtensions returns every area's latest deadline extension, by
+// area code: public facts for the public pages.
+func (s *Service) DeadlineExtensions(ctx context.Context) (map[string]DeadlineExtension, error) {
+	return s.store.DeadlineExtensions(ctx)
 }

@@ -88,10 +88,16 @@ type Store interface {
 	TileStore
 	// TenderStore keeps tenders and bids.
 	TenderStore
+	// WalkStore keeps walk lists and address outcomes.
+	WalkStore
 	// DashboardStore is what the coordinator's dashboard reads.
 	DashboardStore
 	// SubsidyStore keeps subsidy rule sets and powers of attorney.
 	SubsidyStore
+	// SettingsStore writes area settings with their extensions.
+	SettingsStore
+	// EntryStore keeps how entered pledges came.
+	EntryStore
 	// WebhookStore keeps webhook endpoints and their delivery logs.
 	WebhookStore
 

@@ -36,6 +36,7 @@ type accountView struct {
 	Pledges     []pledgeRow
 	Coordinates []string
 	IsAdmin     bool
+	Walks       *walksView // the walk-list page
 	Hooks       *hooksView // /provider/webhooks
 }
 
@@ -63,6 +64,7 @@ type pledgeRow struct {
 	Address    string // the address text, which a volunteer can find
 	Created    string
 	StatusText string
+	Source     string // online, paper, phone or door
 }
 
 // accountPage starts an account page: never cached, never sent as a

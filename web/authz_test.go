@@ -138,11 +138,28 @@ var authzTable = map[string]authzCase{
 	"POST /provider/areas/:code/bid":              {path: "/provider/areas/" + areaA + "/bid", form: true, status: [6]int{303, 303, 400, 403, 403, 403}},
 	"POST /provider/areas/:code/bid/withdraw":     {path: "/provider/areas/" + areaA + "/bid/withdraw", form: true, status: [6]int{303, 303, 404, 403, 403, 403}},
 	"GET /coordinator/areas/:code":                {path: "/coordinator/areas/" + areaA, status: [6]int{303, 303, 403, 200, 403, 200}},
+	"GET /coordinator/areas/:code/entry":          {path: "/coordinator/areas/" + areaA + "/entry", status: [6]int{303, 303, 403, 200, 403, 200}},
+	"POST /coordinator/areas/:code/entry":         {path: "/coordinator/areas/" + areaA + "/entry", form: true, status: [6]int{303, 303, 403, 400, 403, 400}},
+	"POST /api/areas/:code/pledges":               {path: "/api/areas/" + areaA + "/pledges", body: `{}`, status: [6]int{401, 401, 403, 400, 403, 400}},
 	"GET /coordinator/areas/:code/tender":         {path: "/coordinator/areas/" + areaA + "/tender", status: [6]int{303, 303, 403, 200, 403, 200}},
 	"POST /coordinator/areas/:code/tender":        {path: "/coordinator/areas/" + areaA + "/tender", form: true, status: [6]int{303, 303, 403, 400, 403, 400}},
 	"POST /coordinator/areas/:code/award":         {path: "/coordinator/areas/" + areaA + "/award", form: true, status: [6]int{303, 303, 403, 400, 403, 400}},
 	"POST /coordinator/areas/:code/built":         {path: "/coordinator/areas/" + areaA + "/built", form: true, status: [6]int{303, 303, 403, 409, 403, 409}},
 	"GET /coordinator/areas/:code/pledges":        {path: "/coordinator/areas/" + areaA + "/pledges", status: [6]int{303, 303, 403, 200, 403, 200}},
+	// Walk lists: the area's coordinators and admins.
+	"GET /api/areas/:code/walks":                  {path: "/api/areas/" + areaA + "/walks?size=40", status: [6]int{401, 401, 403, 200, 403, 200}},
+	"POST /api/areas/:code/walks":                 {path: "/api/areas/" + areaA + "/walks", body: `{"size":40}`, status: [6]int{401, 401, 403, 201, 403, 201}},
+	"GET /api/areas/:code/walks.pdf":              {path: "/api/areas/" + areaA + "/walks.pdf?size=40", status: [6]int{401, 401, 403, 200, 403, 200}},
+	"GET /api/areas/:code/walks.csv":              {path: "/api/areas/" + areaA + "/walks.csv", status: [6]int{401, 401, 403, 200, 403, 200}},
+	"GET /api/areas/:code/walks/outcomes":         {path: "/api/areas/" + areaA + "/walks/outcomes", status: [6]int{401, 401, 403, 200, 403, 200}},
+	"POST /api/areas/:code/walks/outcomes":        {path: "/api/areas/" + areaA + "/walks/outcomes", body: `{"code":"1W1-01","outcome":"maybe"}`, status: [6]int{401, 401, 403, 400, 403, 400}},
+	"POST /api/walks/:id/assign":                  {path: "/api/walks/999999/assign", body: `{"volunteer":"Bo"}`, status: [6]int{401, 401, 403, 404, 404, 404}},
+	"POST /api/walks/:id/return":                  {path: "/api/walks/999999/return", status: [6]int{401, 401, 403, 404, 404, 404}},
+	"GET /coordinator/areas/:code/walks":          {path: "/coordinator/areas/" + areaA + "/walks", status: [6]int{303, 303, 403, 200, 403, 200}},
+	"POST /coordinator/areas/:code/walks":         {path: "/coordinator/areas/" + areaA + "/walks", form: true, body: "size=1", status: [6]int{303, 303, 403, 400, 403, 400}},
+	"POST /coordinator/areas/:code/walks/outcome": {path: "/coordinator/areas/" + areaA + "/walks/outcome", form: true, body: "code=bad&outcome=visited", status: [6]int{303, 303, 403, 400, 403, 400}},
+	"POST /coordinator/walks/:id/assign":          {path: "/coordinator/walks/999999/assign", form: true, body: "volunteer=Bo", status: [6]int{303, 303, 403, 404, 404, 404}},
+	"POST /coordinator/walks/:id/return":          {path: "/coordinator/walks/999999/return", form: true, status: [6]int{303, 303, 403, 404, 404, 404}},
 	// Webhooks: providers (their company's endpoints; {webhook} is the
 	// provider's) and admins. Deleting and replaying name ones that do
 	// not exist, so the table can run in any order.
@@ -191,7 +208,7 @@ func mustUser(t *testing.T, svc *pledge.Service, r pledge.InviteRequest) pledge.
 func newAuthzFixture(t *testing.T) *authzFixture {
 	svc, m := MustOpenDemoService(t, func() time.Time { return catalogueNow })
 	f := &authzFixture{t: t, svc: svc, users: map[string]pledge.User{}, cookies: map[string]string{}}
-	f.srv = web.NewServer(svc, web.Config{PledgeRateLimit: -1, TenderPackage: tenderPackageFor(svc)}, quietLog())
+	f.srv = web.NewServer(svc, web.Config{PledgeRateLimit: -1, TenderPackage: tenderPackageFor(svc), WalkPDF: walkPDF, WalkCSV: walkCSV}, quietLog())
 	f.users["provider"] = mustUser(t, svc, pledge.InviteRequest{Email: "bid@fiber.example", Name: "Pia Provider", Role: pledge.RoleProvider, Provider: "Fiber A/S"})
 	f.users["coordinatorA"] = mustUser(t, svc, pledge.InviteRequest{Email: "a@forening.example", Name: "Anne A", Role: pledge.RoleCoordinator, Areas: []string{areaA}})
 	f.users["coordinatorB"] = mustUser(t, svc, pledge.InviteRequest{Email: "b@forening.example", Name: "Bo B", Role: pledge.RoleCoordinator, Areas: []string{areaB}})

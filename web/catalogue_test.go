@@ -99,7 +99,7 @@ func newCatalogueFixture(t *testing.T, st pledge.Store) *catalogueFixture {
 	}
 	f.hook, f.otherHook = hooks[0], hooks[1]
 	f.srv = web.NewServer(svc, web.Config{
-		MaxBodyBytes: 4096, PledgeRateLimit: 1000,
+		MaxBodyBytes: 4096, PledgeRateLimit: 1000, WalkPDF: walkPDF, WalkCSV: walkCSV,
 		TenderPackage: func(ctx context.Context, code, lang string, w io.Writer) error {
 			data, err := svc.TenderData(ctx, code)
 			if err != nil {
@@ -120,6 +120,7 @@ type storeState struct {
 	Fixture    pledge.Pledge
 	Users      []pledge.User
 	Audit      int
+	Walks      string // the fixture area's walks and outcomes, as JSON
 	Webhooks   []pledge.Webhook
 }
 
@@ -159,6 +160,7 @@ func (f *catalogueFixture) state(t *testing.T) storeState {
 		t.Fatal(err)
 	}
 	s.Audit = len(audit)
+	s.Walks = f.walkState(t)
 	if s.Webhooks, err = f.svc.Webhooks(sys); err != nil {
 		t.Fatal(err)
 	}
@@ -348,6 +350,7 @@ func (f *catalogueFixture) cases() []hostile {
 			form: url.Values{"email": {"admin@kommune.example"}, "password": {"wrong"}, "next": {"//evil.example"}}, reject: []string{"evil.example"}},
 	}
 	cs = append(cs, f.tenderCases()...)
+	cs = append(cs, f.walkCases()...)
 	// Webhooks: URLs that would reach inside the network, or carry
 	// credentials, and another company's endpoints, which are not found.
 	prov := with(asJSON, "Authorization", "Bearer "+f.providerToken)
@@ -705,6 +708,18 @@ func (f *catalogueFixture) tenderCases() []hostile {
 		{name: "SubsidyAnnexBadLang", method: "GET", path: "/api/areas/" + code + "/export/subsidy.pdf?lang=xx", header: auth(f.adminToken), status: 400, field: "lang"},
 		{name: "PledgesCSVAnonymous", method: "GET", path: "/api/areas/" + code + "/export/pledges.csv", status: 401, reject: []string{"Fixture Person", "fixture@example.dk"}},
 		{name: "PledgesCSVProvider", method: "GET", path: "/api/areas/" + code + "/export/pledges.csv", header: auth(f.bidToken), status: 403, reject: []string{"Fixture Person", "fixture@example.dk"}},
+		{name: "EntryNoContact", method: "POST", path: "/api/areas/" + code + "/pledges", header: auth(f.coordToken), status: 400,
+			body: `{"address_id":"` + f.addr.ID + `","name":"Papir Person"}`},
+		{name: "EntryBadWalkCode", method: "POST", path: "/api/areas/" + code + "/pledges", header: auth(f.coordToken), status: 400, field: "code",
+			body: `{"code":"'; DROP TABLE pledges; --","name":"X","phone":"12345678"}`},
+		{name: "EntryUnknownSource", method: "POST", path: "/api/areas/" + code + "/pledges", header: auth(f.coordToken), status: 400, field: "source",
+			body: `{"address_id":"` + f.addr.ID + `","name":"X","phone":"12345678","source":"fax"}`},
+		{name: "EntryUnknownField", method: "POST", path: "/api/areas/" + code + "/pledges", header: auth(f.coordToken), status: 400,
+			body: `{"address_id":"` + f.addr.ID + `","name":"X","phone":"12345678","status":"active"}`},
+		{name: "EntryReadToken", method: "POST", path: "/api/areas/" + code + "/pledges", header: auth(f.adminToken), status: 403,
+			body: `{"address_id":"` + f.addr.ID + `","name":"X","phone":"12345678"}`},
+		{name: "EntryByProvider", method: "POST", path: "/api/areas/" + code + "/pledges", header: auth(f.bidToken), status: 403,
+			body: `{"address_id":"` + f.addr.ID + `","name":"X","phone":"12345678"}`},
 		{name: "MoveBackByCoordinator", method: "POST", path: "/api/areas/" + code + "/move-back", header: auth(f.coordToken), status: 403,
 			body: `{"to":"collecting","reason":"x"}`},
 	}

@@ -23,6 +23,7 @@ type dashboardView struct {
 	Chart                          *takeUpChart
 	Pledges                        []pledgeRow
 	Query, StatusFilter            string
+	SourceFilter                   string
 	Shown, Total                   int
 }
 
@@ -121,7 +122,7 @@ func (s *Server) areaDashboard(c *gin.Context) {
 	v := &dashboardView{Code: a.Code, Name: a.Name, Status: string(a.Status), StatusText: l.T("status." + string(a.Status)),
 		Pledged: a.PledgedUnits, ThresholdUnits: d.ThresholdUnits, Units: a.Units, Addresses: a.Addresses,
 		TakeUp: l.Percent(a.TakeUp() * 100), Threshold: l.Percent(a.ThresholdPercent), Deadline: l.DateOf(a.Deadline),
-		Chart: newTakeUpChart(l, d, now), Query: strings.TrimSpace(c.Query("q")), StatusFilter: c.Query("status")}
+		Chart: newTakeUpChart(l, d, now), Query: strings.TrimSpace(c.Query("q")), StatusFilter: c.Query("status"), SourceFilter: c.Query("source")}
 	if d.DaysLeft != nil {
 		v.DaysLeft = l.N("tender.days", max(*d.DaysLeft, 0))
 	}
@@ -143,10 +144,19 @@ func (s *Server) areaDashboard(c *gin.Context) {
 		s.renderError(c, err)
 		return
 	}
+	entries, err := s.svc.AreaPledgeEntries(ctx, code)
+	if err != nil {
+		s.renderError(c, err)
+		return
+	}
 	q := strings.ToLower(v.Query)
 	for _, x := range ps {
 		v.Total++
-		row := pledgeRow{Pledge: x, Address: texts[x.AddressID], Created: l.Date(x.CreatedAt), StatusText: l.T("pledge." + string(x.Status))}
+		row := pledgeRow{Pledge: x, Address: texts[x.AddressID], Created: l.Date(x.CreatedAt), StatusText: l.T("pledge." + string(x.Status)),
+			Source: pledge.SourceOf(entries, x.ID)}
+		if v.SourceFilter != "" && row.Source != v.SourceFilter {
+			continue
+		}
 		if v.StatusFilter != "" && string(x.Status) != v.StatusFilter {
 			continue
 		}

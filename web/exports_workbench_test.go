@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -141,5 +142,50 @@ func TestAssociationExports(t *testing.T) {
 				t.Error("the manage page does not show the power of attorney")
 			}
 		}
+	}
+}
+
+// TestDeadlineExtensionAnnounced: a coordinator extends the deadline; the
+// area's public pages announce the old and the new date, an event is
+// recorded once, and a shortened deadline is no extension.
+func TestDeadlineExtensionAnnounced(t *testing.T) {
+	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	svc, _ := MustOpenDemoService(t, func() time.Time { return now })
+	srv := web.NewServer(svc, web.Config{PledgeRateLimit: -1}, quietLog())
+	ctx := context.Background()
+	const code = "D002"
+	coord := mustUser(t, svc, pledge.InviteRequest{Email: "ext@forening.example", Name: "Ex", Role: pledge.RoleCoordinator, Areas: []string{code}})
+	cctx := pledge.WithUser(ctx, &coord)
+	a, err := svc.Area(ctx, code)
+	if err != nil || a.Deadline == nil {
+		t.Fatalf("area %+v %v", a, err)
+	}
+	later := a.Deadline.AddDate(0, 1, 0)
+	if _, err := svc.UpdateAreaSettings(cctx, code, pledge.AreaSettings{Deadline: &later}); err != nil {
+		t.Fatal(err)
+	}
+	cl := newClient(t, srv, "198.51.100.9")
+	body := cl.get("/").Body.String()
+	i := strings.Index(body, `id="area-`+code+`"`)
+	if i < 0 || !strings.Contains(body[i:], `data-extended="true"`) {
+		t.Fatalf("the home page does not announce the extension")
+	}
+	months := []string{"", "januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober", "november", "december"}
+	date := func(d time.Time) string { return fmt.Sprintf("%d. %s %d", d.Day(), months[d.Month()], d.Year()) }
+	if want := "Fristen er forlænget fra " + date(*a.Deadline) + " til " + date(later) + "."; !strings.Contains(body, want) {
+		t.Errorf("the announcement does not read %q", want)
+	}
+	// Setting the same deadline again records nothing new; a shorter one
+	// is no extension.
+	if _, err := svc.UpdateAreaSettings(cctx, code, pledge.AreaSettings{Deadline: &later}); err != nil {
+		t.Fatal(err)
+	}
+	earlier := later.AddDate(0, 0, -3)
+	if _, err := svc.UpdateAreaSettings(cctx, code, pledge.AreaSettings{Deadline: &earlier}); err != nil {
+		t.Fatal(err)
+	}
+	exts, err := svc.DeadlineExtensions(ctx)
+	if err != nil || !exts[code].To.Equal(later) {
+		t.Errorf("extensions %+v %v", exts, err)
 	}
 }

@@ -147,6 +147,9 @@ var jsMessages = []string{
 	"price.now", "price.more.one", "price.more.other", "price.at_threshold", "price.curve",
 	"search.none", "search.suggestions", "map.loading", "map.nearest", "map.none_near", "map.pledge_here", "map.failed",
 	"map.area_tooltip", "address.pledged_of",
+	// the walk-list page's map (walks.js)
+	"walks.outcome.visited", "walks.outcome.not_home", "walks.outcome.declined", "walks.outcome.pledged_paper",
+	"walks.outcome.do_not_knock", "walks.outcome.none", "walks.map.failed", "walks.map.saved", "walks.drive",
 }
 
 // JSMessages returns the texts the script needs.

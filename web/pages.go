@@ -52,6 +52,7 @@ type pageData struct {
 	Account     *accountView // the account pages
 	Tender      *tenderPage  // the tender pages
 	Dashboard   *dashboardView
+	Entry       *entryView
 }
 
 type langLink struct {
@@ -90,6 +91,7 @@ type areaView struct {
 	Deadline, Days                 string
 	Fill, Marker                   string // SVG x positions, 0-100
 	Band                           string // colour band, as on the map
+	Extended                       string // the deadline extension, announced
 }
 
 type addressView struct {
@@ -288,11 +290,18 @@ func (s *Server) home(c *gin.Context) {
 		s.renderError(c, err)
 		return
 	}
+	exts, err := s.svc.DeadlineExtensions(c.Request.Context())
+	if err != nil {
+		s.renderError(c, err)
+		return
+	}
 	for _, a := range areas {
 		if a.Status == pledge.StatusDraft {
 			continue // not public yet
 		}
-		p.Areas = append(p.Areas, s.areaView(l, a))
+		v := s.areaView(l, a)
+		announce(l, &v, exts)
+		p.Areas = append(p.Areas, v)
 	}
 	s.render(c, http.StatusOK, "home", p)
 }
@@ -362,6 +371,11 @@ func (s *Server) addressData(c *gin.Context, l *Locale, id string) (*pageData, e
 		return nil, err
 	}
 	v := s.areaView(l, area)
+	exts, err := s.svc.DeadlineExtensions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	announce(l, &v, exts)
 	p.Area = &v
 	switch {
 	case !pledge.PledgesOpen(area, s.now()):
@@ -533,6 +547,7 @@ var reasonKeys = map[string]string{
 	pledge.ReasonLinkExpired:     "err.link_expired",
 	pledge.ReasonLinkUsed:        "err.link_used",
 	pledge.ReasonAccountExists:   "err.account_exists",
+	pledge.ReasonWalkTaken:       "err.walk_taken",
 	pledge.ReasonTenderState:     "err.tender_state",
 	pledge.ReasonBidsClosed:      "err.bids_closed",
 	pledge.ReasonNotPDF:          "err.attachment_pdf",
@@ -565,6 +580,11 @@ func (s *Server) pledgeData(c *gin.Context, l *Locale, token string) (*pageData,
 	p := s.newPage(c, l, &url.URL{Path: path})
 	p.TokenPage, p.ManagePath, p.ManageURL = true, path, s.publicURL(path)
 	av, arv := newAddressView(l, addr), s.areaView(l, area)
+	exts, err := s.svc.DeadlineExtensions(c.Request.Context())
+	if err != nil {
+		return nil, pl, err
+	}
+	announce(l, &arv, exts)
 	p.Address, p.Area = &av, &arv
 	p.Pledge = &pledgeView{
 		Unit: pl.Unit, Status: string(pl.Status), StatusText: l.T("pledge." + string(pl.Status)),
@@ -678,4 +698,15 @@ func (s *Server) methodNotAllowed(c *gin.Context) {
 	p := s.newPage(c, l, &url.URL{Path: "/"})
 	p.Title, p.ErrorText = l.T("error.title"), l.T("err.method_not_allowed")
 	s.render(c, http.StatusMethodNotAllowed, "error", p)
+}
+
+// announce puts an area's deadline extension on its public view: "the
+// deadline is extended from 1 February to 1 March 2027", while the area
+// still collects pledges.
+func announce(l *Locale, v *areaView, exts map[string]pledge.DeadlineExtension) {
+	e, ok := exts[v.Code]
+	if !ok || v.Status != string(pledge.StatusCollecting) && v.Status != string(pledge.StatusThresholdReached) {
+		return
+	}
+	v.Extended = l.T("progress.extended", l.Date(e.From), l.Date(e.To))
 }

@@ -48,6 +48,10 @@ type Config struct {
 	// w; nil turns the download off. cmd wires it to the report package,
 	// which web does not import (adapters never import each other).
 	TenderPackage func(ctx context.Context, code, lang string, w io.Writer) error
+	// WalkPDF and WalkCSV write an area's walk lists (cmd wires them to
+	// report.WalkPDF and report.WalkCSV); nil turns the download off.
+	WalkPDF func(w io.Writer, a pledge.Area, walks []pledge.Walk, lang string, now time.Time) error
+	WalkCSV func(w io.Writer, walks []pledge.Walk) error
 
 	// PublicURL is where residents reach the service, e.g.
 	// "https://kommunity.example" (no path): manage links, e-mails and
@@ -154,6 +158,7 @@ func (s *Server) routes() {
 	api.GET("/addresses/nearest", s.nearestAddress)
 	api.PATCH("/areas/:code", s.updateArea)
 	api.GET("/areas/:code/pledges", s.areaPledges)
+	api.POST("/areas/:code/pledges", s.enterPledge)
 	api.GET("/audit", s.audit)
 	api.POST("/invitations", s.createInvitation)
 	api.GET("/invitations/:token", s.getInvitation)
@@ -173,6 +178,14 @@ func (s *Server) routes() {
 	api.POST("/pledges", s.createPledge)
 	api.GET("/pledges/:token", s.getPledge)
 	api.DELETE("/pledges/:token", s.withdrawPledge)
+	api.GET("/areas/:code/walks", s.getWalks)
+	api.POST("/areas/:code/walks", s.postWalks)
+	api.GET("/areas/:code/walks.pdf", s.walksPDF)
+	api.GET("/areas/:code/walks.csv", s.walksCSV)
+	api.GET("/areas/:code/walks/outcomes", s.getOutcomes)
+	api.POST("/areas/:code/walks/outcomes", s.postOutcome)
+	api.POST("/walks/:id/assign", s.assignWalk)
+	api.POST("/walks/:id/return", s.returnWalk)
 
 	// Residents' pages. Form posts go through checkForm (CSRF); see csrf.go.
 	r.GET("/", s.home)
@@ -206,7 +219,14 @@ func (s *Server) routes() {
 	r.POST("/admin/users/invite", s.checkForm, s.postInvite)
 	r.POST("/admin/users/:id", s.checkForm, s.postUpdateUser)
 	r.GET("/coordinator/areas/:code/pledges", s.areaPledgesPage)
+	r.GET("/coordinator/areas/:code/walks", s.walksPage)
+	r.POST("/coordinator/areas/:code/walks", s.checkForm, s.postWalksPage)
+	r.POST("/coordinator/areas/:code/walks/outcome", s.checkForm, s.postOutcomePage)
+	r.POST("/coordinator/walks/:id/assign", s.checkForm, s.postAssignPage)
+	r.POST("/coordinator/walks/:id/return", s.checkForm, s.postReturnPage)
 	r.GET("/coordinator/areas/:code", s.areaDashboard)
+	r.GET("/coordinator/areas/:code/entry", s.entryPage)
+	r.POST("/coordinator/areas/:code/entry", s.checkForm, s.postEntry)
 	r.GET("/coordinator/areas/:code/tender", s.coordinatorTenderPage)
 	r.POST("/coordinator/areas/:code/tender", s.checkForm, s.postOpenTender)
 	r.POST("/coordinator/areas/:code/award", s.checkForm, s.postAward)

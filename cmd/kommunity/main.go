@@ -55,6 +55,8 @@ Usage:
   kommunity cost set --area CODE [--pop LON,LAT] [--trench-cost KR_PER_M] ...  set cost parameters
   kommunity route --area CODE [--all-addresses] [--pop LON,LAT] [--detour F] [--json]  estimate the route
   kommunity report --area CODE -o FILE.zip [--lang da|en]  write the area's tender package (PDF, GeoJSON, CSV)
+  kommunity walks --area CODE --size N [--csv FILE] [--pdf FILE] [--lang da|en]
+                                                         walk lists for door-to-door campaigning
   kommunity demo [--areas N] [--addresses N] [--out DIR]  write a generated municipality as files
   kommunity migrate [--db FILE | --database-url URL]     apply pending database migrations
   kommunity user add --role admin|coordinator|provider --email E [--name N] [--area CODE]... [--provider ORG]
@@ -123,6 +125,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runRoute(ctx, args[1:], stdout, stderr)
 	case "report":
 		err = runReport(ctx, args[1:], stdout, stderr)
+	case "walks":
+		err = runWalks(ctx, args[1:], stdout, stderr)
 	case "demo":
 		err = runDemo(ctx, args[1:], stdout, stderr)
 	case "migrate":

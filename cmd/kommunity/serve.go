@@ -19,6 +19,7 @@ import (
 	"github.com/kommunity/kommunity/dispatch"
 	"github.com/kommunity/kommunity/internal/logbuf"
 	"github.com/kommunity/kommunity/pledge"
+	"github.com/kommunity/kommunity/report"
 	"github.com/kommunity/kommunity/web"
 )
 
@@ -108,6 +109,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			VectorTilesAbove: int(cfg.VectorTilesAbove),
 			PledgeRateLimit:  int(cfg.PledgeRateLimit), PledgeRateWindow: cfg.PledgeRateWindow,
 			TenderPackage: tender, TrustedProxies: proxies,
+			WalkPDF: walkPDF, WalkCSV: report.WalkCSV,
 			PublicURL: publicURL, ListenAddr: ln.Addr().String(),
 		}, log),
 		ReadHeaderTimeout: 5 * time.Second,

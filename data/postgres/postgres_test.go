@@ -203,6 +203,10 @@ func TestTenderConformance(t *testing.T) {
 	storetest.RunTenders(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
 
+func TestWalkConformance(t *testing.T) {
+	storetest.RunWalks(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
 func TestDashboardConformance(t *testing.T) {
 	storetest.RunDashboard(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
@@ -213,4 +217,8 @@ func BenchmarkWebhookDelivery(b *testing.B) {
 
 func TestSubsidyConformance(t *testing.T) {
 	storetest.RunSubsidy(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
+func TestEntryConformance(t *testing.T) {
+	storetest.RunEntry(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }

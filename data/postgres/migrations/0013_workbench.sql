@@ -14,3 +14,22 @@ CREATE TABLE powers_of_attorney (
 	given_at  timestamptz NOT NULL,
 	source    text NOT NULL
 );
+
+-- Deadline extensions, announced on the area's public page.
+CREATE TABLE deadline_extensions (
+	id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	area_id   bigint NOT NULL REFERENCES areas (id),
+	from_date timestamptz NOT NULL,
+	to_date   timestamptz NOT NULL,
+	at        timestamptz NOT NULL
+);
+CREATE INDEX deadline_extensions_area ON deadline_extensions (area_id, id);
+
+-- How a pledge entered by a coordinator came (as on SQLite).
+CREATE TABLE pledge_entries (
+	pledge_id  bigint PRIMARY KEY,
+	source     text NOT NULL,
+	batch      text NOT NULL,
+	entered_by text NOT NULL,
+	at         timestamptz NOT NULL
+);

@@ -17,3 +17,24 @@ CREATE TABLE powers_of_attorney (
 	given_at  TEXT NOT NULL,
 	source    TEXT NOT NULL
 );
+
+-- Deadline extensions, announced on the area's public page with the old
+-- and the new date.
+CREATE TABLE deadline_extensions (
+	id        INTEGER PRIMARY KEY,
+	area_id   INTEGER NOT NULL REFERENCES areas(id),
+	from_date TEXT NOT NULL,
+	to_date   TEXT NOT NULL,
+	at        TEXT NOT NULL
+);
+CREATE INDEX deadline_extensions_area ON deadline_extensions(area_id, id);
+
+-- How a pledge entered by a coordinator came: paper, phone or door, the
+-- sheet or batch, and who entered it. Online pledges have no row.
+CREATE TABLE pledge_entries (
+	pledge_id  INTEGER PRIMARY KEY REFERENCES pledges(id),
+	source     TEXT NOT NULL,
+	batch      TEXT NOT NULL,
+	entered_by TEXT NOT NULL,
+	at         TEXT NOT NULL
+);
