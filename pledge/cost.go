@@ -300,7 +300,7 @@ func (s *Service) costModel(ctx context.Context, code string, pop *orb.Point, de
 	if p.POP != nil {
 		b = b.Extend(*p.POP)
 	}
-	b = boxAround(b.Min, popBoundsPadM).Union(boxAround(b.Max, popBoundsPadM))
+	b = geo.BoxAround(b.Min, popBoundsPadM).Union(geo.BoxAround(b.Max, popBoundsPadM))
 	lines, err := s.store.Roads(ctx, b)
 	if err != nil {
 		return nil, err

@@ -7,7 +7,9 @@ import (
 	"hash/maphash"
 	"io"
 	"math"
+	"runtime"
 	"sort"
+	"sync"
 
 	"github.com/kommunity/kommunity/geo"
 	"github.com/paulmach/orb"
@@ -111,6 +113,32 @@ func newAssigner(areas []Area) *assigner {
 	return &assigner{ix: geo.NewAreaIndex(polys), codes: codes}
 }
 
+// AssignAll sets codes[i] to assign(pts[i]) for every point, on every
+// core (len(codes) >= len(pts)): stores use it to re-assign millions of
+// addresses with the assign function of ImportAreas, which is safe for
+// concurrent use.
+func AssignAll(pts []orb.Point, codes []string, assign func(orb.Point) string) {
+	workers := runtime.GOMAXPROCS(0)
+	if len(pts) < 4096 || workers == 1 {
+		for i, p := range pts {
+			codes[i] = assign(p)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (len(pts) + workers - 1) / workers
+	for lo := 0; lo < len(pts); lo += chunk {
+		hi := min(lo+chunk, len(pts))
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				codes[i] = assign(pts[i])
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// code is safe for concurrent use: the index is immutable.
 func (as *assigner) code(p orb.Point) string {
 	if i := as.ix.Locate(p); i >= 0 {
 		return as.codes[i]
@@ -163,16 +191,37 @@ func (s *Service) ImportAddresses(ctx context.Context, src AddressSource, opt Ad
 	}
 	defer imp.Rollback()
 
-	// Reading, parsing and assigning run in one goroutine while the store
-	// writes the previous batch in this one: the two halves take about as
-	// long as each other, and the machine has more than one core.
+	// Reading and parsing run in one goroutine, assigning in a second,
+	// while the store writes the previous batch in this one: the stages
+	// take about as long as each other, and the machine has more than one
+	// core.
+	parsed := make(chan []Address, 2)
 	batches := make(chan []Address, 2)
 	readDone := make(chan error, 1)
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
+		defer close(parsed)
+		readDone <- s.readAddresses(src, opt, &res, parsed, stop)
+	}()
+	go func() {
 		defer close(batches)
-		readDone <- s.readAddresses(src, opt, assign, &res, batches, stop)
+		unassigned := 0
+		for b := range parsed {
+			for i := range b {
+				if b[i].AreaCode = assign.code(b[i].Point); b[i].AreaCode == "" {
+					unassigned++
+				}
+			}
+			select {
+			case batches <- b:
+			case <-stop:
+				for range parsed {
+				}
+				return
+			}
+		}
+		res.Unassigned = unassigned
 	}()
 	var addErr error
 	for b := range batches {
@@ -201,10 +250,10 @@ func (s *Service) ImportAddresses(ctx context.Context, src AddressSource, opt Ad
 	return res, nil
 }
 
-// readAddresses reads src to the end, sending assigned batches. It fills
-// res's Read, Unassigned and Rejected; the caller reads res only after
-// batches is closed.
-func (s *Service) readAddresses(src AddressSource, opt AddressImportOptions, assign *assigner, res *AddressImportResult, batches chan<- []Address, stop <-chan struct{}) error {
+// readAddresses reads src to the end, sending batches of addresses not yet
+// assigned. It fills res's Read and Rejected; the caller reads res only
+// after batches is closed.
+func (s *Service) readAddresses(src AddressSource, opt AddressImportOptions, res *AddressImportResult, batches chan<- []Address, stop <-chan struct{}) error {
 	seed := maphash.MakeSeed()
 	firstLine := map[uint64]int{} // explicit ids seen, by hash
 	batch := make([]Address, 0, importBatch)
@@ -248,10 +297,7 @@ func (s *Service) readAddresses(src AddressSource, opt AddressImportOptions, ass
 			}
 			firstLine[h] = rec.Line
 		}
-		a := Address{ID: rec.ID, Text: rec.Text, Point: rec.Point, Units: rec.Units, AreaCode: assign.code(rec.Point)}
-		if a.AreaCode == "" {
-			res.Unassigned++
-		}
+		a := Address{ID: rec.ID, Text: rec.Text, Point: rec.Point, Units: rec.Units}
 		if batch = append(batch, a); len(batch) == importBatch && !send() {
 			return nil
 		}

@@ -49,15 +49,18 @@ func (s *Service) PreviewAddresses(ctx context.Context, src AddressSource, opt A
 	defer close(stop)
 	go func() {
 		defer close(batches)
-		done <- s.readAddresses(src, opt, newAssigner(areas), &res, batches, stop)
+		done <- s.readAddresses(src, opt, &res, batches, stop)
 	}()
+	assign := newAssigner(areas)
 	pv := AddressPreview{ByArea: map[string]int{}}
 	var all []orb.Point
 	for b := range batches {
 		for _, a := range b {
 			pv.Valid++
-			if a.AreaCode != "" {
-				pv.ByArea[a.AreaCode]++
+			if code := assign.code(a.Point); code != "" {
+				pv.ByArea[code]++
+			} else {
+				pv.Unassigned++
 			}
 			all = append(all, a.Point)
 		}
@@ -65,7 +68,7 @@ func (s *Service) PreviewAddresses(ctx context.Context, src AddressSource, opt A
 	if err := <-done; err != nil {
 		return AddressPreview{}, err
 	}
-	pv.Read, pv.Unassigned, pv.Rejected = res.Read, res.Unassigned, res.Rejected
+	pv.Read, pv.Rejected = res.Read, res.Rejected
 	step := max(1, (len(all)+MaxPreviewPoints-1)/MaxPreviewPoints)
 	for i := 0; i < len(all); i += step {
 		pv.Sample = append(pv.Sample, all[i])

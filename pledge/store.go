@@ -19,7 +19,8 @@ type Store interface {
 	Unassigned(ctx context.Context) (Unassigned, error)
 	// ImportAreas inserts or updates areas by code in one transaction,
 	// re-assigns every address with assign (which returns an area code or
-	// ""), and refreshes the counters.
+	// "" and is safe for concurrent use; see AssignAll), and refreshes the
+	// counters.
 	ImportAreas(ctx context.Context, areas []Area, opt AreaImportOptions, assign func(orb.Point) string) (AreaImportCounts, error)
 	// UpdateArea changes an area's settings (threshold, deadline, status)
 	// by code. ENOTFOUND if it does not exist.
@@ -35,6 +36,12 @@ type Store interface {
 	// SearchAddresses returns addresses whose search key (see SearchKey)
 	// starts with prefix, ordered by key, at most limit.
 	SearchAddresses(ctx context.Context, prefix string, limit int) ([]Address, error)
+	// NearestAddress returns the address inside an area nearest to p by
+	// geo.Distance, at most maxMetres away, and its distance; of equally
+	// near ones the lowest id. ENOTFOUND when there is none. It is one
+	// indexed query (a k-nearest search or growing boxes), whatever the
+	// number of addresses.
+	NearestAddress(ctx context.Context, p orb.Point, maxMetres float64) (Address, float64, error)
 
 	// CreatePledge stores p in one transaction with the area's counters.
 	// When p.Unit is 0 it takes the lowest free unit. decide sees the area

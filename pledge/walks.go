@@ -229,7 +229,7 @@ func (s *Service) walkMatrix(ctx context.Context, a Area, stops []walk.Stop) (wa
 	for _, st := range stops {
 		b = b.Extend(st.Point)
 	}
-	b = boxAround(b.Min, popBoundsPadM).Union(boxAround(b.Max, popBoundsPadM))
+	b = geo.BoxAround(b.Min, popBoundsPadM).Union(geo.BoxAround(b.Max, popBoundsPadM))
 	lines, err := s.store.Roads(ctx, b)
 	if err != nil || len(lines) == 0 {
 		return nil, err

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"math"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/kommunity/kommunity/pledge"
@@ -75,4 +76,65 @@ func (s *Store) SearchAddresses(ctx context.Context, prefix string, limit int) (
 		return nil, formatError(err)
 	}
 	return scanAddresses(rows)
+}
+
+// NearestAddress reads the addresses inside an area within the box of
+// maxMetres around p from the GiST index in the order of their distance in
+// degrees (<->, a k-nearest search), which is near but not the order in
+// metres: a degree of longitude is shorter than one of latitude. A row
+// dd degrees away is at least dd*cos(the box's poleward latitude) degrees
+// of arc away in metres too, so once that bound passes the best distance
+// so far, no later row can win and reading stops. The first few rows
+// almost always settle it; more are asked for only when they do not.
+func (s *Store) NearestAddress(ctx context.Context, p orb.Point, maxMetres float64) (pledge.Address, float64, error) {
+	b := pledge.BoxAround(p, maxMetres)
+	metresPerDegree := orb.EarthRadius * math.Pi / 180 * math.Cos(math.Min(89.9, math.Max(math.Abs(b.Min[1]), math.Abs(b.Max[1])))*math.Pi/180)
+	var best pledge.Address
+	bestD := maxMetres
+	found := false
+	for _, limit := range []int{16, 512, 0} {
+		q := `SELECT ad.id, ad.text, ST_X(ad.geom), ST_Y(ad.geom), ad.units, ar.code,
+				ad.geom <-> ST_SetSRID(ST_MakePoint($1, $2), 4326)
+			FROM addresses ad JOIN areas ar ON ar.id = ad.area_id
+			WHERE ad.geom && ST_MakeEnvelope($3, $4, $5, $6, 4326)
+			ORDER BY ad.geom <-> ST_SetSRID(ST_MakePoint($1, $2), 4326)`
+		args := []any{p[0], p[1], b.Min[0], b.Min[1], b.Max[0], b.Max[1]}
+		if limit > 0 {
+			q += ` LIMIT $7`
+			args = append(args, limit)
+		}
+		rows, err := s.pool.Query(ctx, q, args...)
+		if err != nil {
+			return pledge.Address{}, 0, formatError(err)
+		}
+		n, settled := 0, false
+		for rows.Next() {
+			var a pledge.Address
+			var deg float64
+			if err := rows.Scan(&a.ID, &a.Text, &a.Point[0], &a.Point[1], &a.Units, &a.AreaCode, &deg); err != nil {
+				rows.Close()
+				return pledge.Address{}, 0, formatError(err)
+			}
+			n++
+			if deg*metresPerDegree > bestD {
+				settled = true
+				break
+			}
+			if d := pledge.Distance(p, a.Point); d < bestD || (d == bestD && (!found || a.ID < best.ID)) {
+				best, bestD, found = a, d, true
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return pledge.Address{}, 0, formatError(err)
+		}
+		if settled || limit == 0 || n < limit {
+			break
+		}
+	}
+	if !found {
+		return pledge.Address{}, 0, pledge.Errorf(pledge.ENOTFOUND, "no address within %g m", maxMetres)
+	}
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM pledges WHERE address_id = $1 AND status = 'active'`, best.ID).Scan(&best.PledgedUnits)
+	return best, bestD, formatError(err)
 }

@@ -170,11 +170,18 @@ func beginBulk(ctx context.Context, tx pgx.Tx) error {
 
 // reassignChunk is how many addresses one FETCH brings: memory stays
 // bounded however many addresses there are.
-const reassignChunk = 20000
+const reassignChunk = 65536
 
 // reassign streams every address through assign, chunk by chunk from a
-// cursor, COPYs those whose area changed into a temporary table and moves
-// them with one UPDATE.
+// cursor (each chunk assigned on every core), COPYs those whose area
+// changed into a temporary table and moves them with one UPDATE. When many
+// move, the addresses' indexes and foreign key are dropped first and made
+// again from sorted keys (as a first address import does): a changed row
+// is a new row version in every index, and a million of them took 41 s.
+// The table is then locked until commit, readers too. (Like any TRUNCATE,
+// a transaction whose snapshot predates the commit and that had not yet
+// read addresses would see it empty; the store's reads are single
+// statements, which take their snapshot when they run.)
 func reassign(ctx context.Context, tx pgx.Tx, assign func(orb.Point) string) (int, error) {
 	ids := map[string]int64{}
 	rows, err := tx.Query(ctx, `SELECT id, code FROM areas`)
@@ -194,41 +201,50 @@ func reassign(ctx context.Context, tx pgx.Tx, assign func(orb.Point) string) (in
 	if err := rows.Err(); err != nil {
 		return 0, formatError(err)
 	}
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE area_moves (id text COLLATE "C" NOT NULL, area_id bigint) ON COMMIT DROP`); err != nil {
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE area_moves (id text COLLATE "C" NOT NULL, area_id bigint) ON COMMIT DROP;
+		SET LOCAL work_mem = '128MB'; SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
 		return 0, formatError(err)
 	}
 	if _, err := tx.Exec(ctx, `DECLARE area_addresses NO SCROLL CURSOR FOR SELECT id, ST_X(geom), ST_Y(geom), area_id FROM addresses`); err != nil {
 		return 0, formatError(err)
 	}
-	moved := 0
+	moved, total := 0, 0
+	addrIDs := make([]string, 0, reassignChunk)
+	pts := make([]orb.Point, 0, reassignChunk)
+	cur := make([]*int64, 0, reassignChunk)
+	codes := make([]string, reassignChunk)
 	for {
-		var moves moveSource
-		fetched := 0
+		addrIDs, pts, cur = addrIDs[:0], pts[:0], cur[:0]
 		rows, err := tx.Query(ctx, `FETCH `+strconv.Itoa(reassignChunk)+` FROM area_addresses`)
 		if err != nil {
 			return 0, formatError(err)
 		}
 		for rows.Next() {
-			fetched++
 			var id string
 			var p orb.Point
-			var cur *int64
-			if err := rows.Scan(&id, &p[0], &p[1], &cur); err != nil {
+			var c *int64
+			if err := rows.Scan(&id, &p[0], &p[1], &c); err != nil {
 				rows.Close()
 				return 0, formatError(err)
 			}
-			var next *int64
-			if code := assign(p); code != "" {
-				v := ids[code]
-				next = &v
-			}
-			if (cur == nil) != (next == nil) || (cur != nil && *cur != *next) {
-				moves.moves = append(moves.moves, move{id, next})
-			}
+			addrIDs, pts, cur = append(addrIDs, id), append(pts, p), append(cur, c)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return 0, formatError(err)
+		}
+		total += len(pts)
+		pledge.AssignAll(pts, codes, assign)
+		var moves moveSource
+		for i := range pts {
+			var next *int64
+			if codes[i] != "" {
+				v := ids[codes[i]]
+				next = &v
+			}
+			if c := cur[i]; (c == nil) != (next == nil) || (c != nil && *c != *next) {
+				moves.moves = append(moves.moves, move{addrIDs[i], next})
+			}
 		}
 		if len(moves.moves) > 0 {
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"area_moves"}, []string{"id", "area_id"}, &moves); err != nil {
@@ -236,7 +252,7 @@ func reassign(ctx context.Context, tx pgx.Tx, assign func(orb.Point) string) (in
 			}
 			moved += len(moves.moves)
 		}
-		if fetched < reassignChunk {
+		if len(pts) < reassignChunk {
 			break
 		}
 	}
@@ -246,8 +262,31 @@ func reassign(ctx context.Context, tx pgx.Tx, assign func(orb.Point) string) (in
 	if moved == 0 {
 		return 0, nil
 	}
-	if _, err := tx.Exec(ctx, `UPDATE addresses ad SET area_id = m.area_id FROM area_moves m WHERE ad.id = m.id`); err != nil {
-		return 0, formatError(err)
+	if moved < 10000 || moved < total/16 {
+		if _, err := tx.Exec(ctx, `UPDATE addresses ad SET area_id = m.area_id FROM area_moves m WHERE ad.id = m.id`); err != nil {
+			return 0, formatError(err)
+		}
+		return moved, nil
+	}
+	// Many moves: the table is written again whole, into a new file
+	// (TRUNCATE in a transaction is undone by its rollback), without
+	// indexes, which are then made from sorted keys. An UPDATE of each row
+	// left a table of twice the size, half of it dead, for the index
+	// builds to read.
+	q := []string{
+		`CREATE TEMP TABLE addresses_next ON COMMIT DROP AS
+			SELECT ad.id, ad.text, ad.search_key, ad.geom, ad.units, CASE WHEN m.id IS NULL THEN ad.area_id ELSE m.area_id END AS area_id
+			FROM addresses ad LEFT JOIN area_moves m ON m.id = ad.id`,
+		`TRUNCATE addresses`,
+	}
+	q = append(q, firstLoadDrop...)
+	q = append(q, `INSERT INTO addresses (id, text, search_key, geom, units, area_id)
+		SELECT id, text, search_key, geom, units, area_id FROM addresses_next`)
+	q = append(q, firstLoadMake...)
+	for _, q := range q {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return 0, formatError(err)
+		}
 	}
 	return moved, nil
 }

@@ -2,32 +2,36 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"math"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/kommunity/kommunity/pledge"
-	"github.com/twpayne/go-geom"
 )
 
 // An address import streams rows with one COPY that runs beside the caller
 // (reading and assigning the next rows overlaps with the server storing the
 // last), in one of two ways:
 //
-//   - into an empty addresses table (a first load) rows go straight into
-//     it, with its indexes and constraints dropped and made again at
-//     Commit: building an index from sorted keys is several times faster
-//     than a million single-row inserts into it, and a constraint is
-//     checked with one join instead of row by row;
+//   - into an empty addresses table (a first load) rows go into a new
+//     table without indexes or constraints, which get made at Commit:
+//     building an index from sorted keys is several times faster than a
+//     million single-row inserts into it, and a constraint is checked
+//     with one join instead of row by row (see loadTable);
 //   - into a filled table rows go to a temporary staging table, merged at
 //     Commit with one INSERT ... ON CONFLICT that touches only changed rows.
 //
 // Either way the import is one transaction: all or nothing.
 
-// firstLoadDrop and firstLoadMake are what a first load drops before its
-// COPY and makes again at Commit, in order. They must match the
-// migrations.
+// firstLoadDrop and firstLoadMake are the addresses table's indexes and
+// constraints, dropped and made again, in order, around a mass
+// re-assignment (reassign). They must match the migrations.
 var (
 	firstLoadDrop = []string{
 		`ALTER TABLE addresses DROP CONSTRAINT addresses_area_id_fkey`,
@@ -45,6 +49,25 @@ var (
 	}
 )
 
+// A first load goes further: its rows go into a table of their own,
+// addresses_load, created and filled outside the import's transaction
+// and committed, so that two connections can build its indexes at once
+// (the GIST index on one, the others beside it: the index builds were
+// half of such an import). The import's transaction, which has held the
+// empty addresses table locked from the start, then drops it and renames
+// addresses_load in its place, so readers see the empty table or the full
+// one, never a part. A load that fails is dropped; one left by a crash is
+// dropped by the next first load. loadTable must match the migrations
+// (TestFirstLoadRemakesSchema compares columns, indexes and constraints).
+const loadTable = `CREATE TABLE addresses_load (
+	id         text COLLATE "C" NOT NULL,
+	text       text NOT NULL,
+	search_key text COLLATE "C" NOT NULL,
+	geom       geometry(Point, 4326) NOT NULL,
+	units      integer NOT NULL CONSTRAINT addresses_units_check CHECK (units >= 1),
+	area_id    bigint
+)`
+
 // BeginAddressImport opens the import's transaction. Into a filled table
 // nothing shared is locked until Commit; a first load holds the addresses
 // table (empty, so no pledge can wait on it) until it commits.
@@ -53,7 +76,7 @@ func (s *Store) BeginAddressImport(ctx context.Context) (pledge.AddressImport, e
 	if err != nil {
 		return nil, formatError(err)
 	}
-	im := &addressImport{tx: tx, areaIDs: map[string]int64{}}
+	im := &addressImport{pool: s.pool, tx: tx, areaIDs: map[string]int64{}}
 	if err := im.begin(ctx); err != nil {
 		tx.Rollback(context.Background())
 		return nil, formatError(err)
@@ -62,8 +85,10 @@ func (s *Store) BeginAddressImport(ctx context.Context) (pledge.AddressImport, e
 }
 
 type addressImport struct {
+	pool    *pgxpool.Pool
 	tx      pgx.Tx
-	direct  bool // rows go straight into the empty addresses table
+	direct  bool          // a first load, into addresses_load
+	load    *pgxpool.Conn // the connection that fills addresses_load
 	areaIDs map[string]int64
 	staged  int // rows sent, repeated ids included
 	copy    *copyStream
@@ -109,12 +134,16 @@ func (im *addressImport) begin(ctx context.Context) error {
 	}
 	if empty {
 		im.direct = true
-		for _, q := range firstLoadDrop {
-			if _, err := tx.Exec(ctx, q); err != nil {
-				return err
-			}
+		// Held until commit: no reader sees the table change and no other
+		// import starts, so the load table is this import's alone.
+		if _, err := tx.Exec(ctx, `LOCK TABLE addresses IN ACCESS EXCLUSIVE MODE`); err != nil {
+			return err
 		}
-		return nil
+		if im.load, err = acquireBulk(ctx, im.pool); err != nil {
+			return err
+		}
+		_, err = im.load.Exec(ctx, `DROP TABLE IF EXISTS addresses_load; `+loadTable)
+		return err
 	}
 	_, err = tx.Exec(ctx, `CREATE TEMP TABLE import_addresses (
 		seq bigint NOT NULL, id text COLLATE "C" NOT NULL, text text NOT NULL, search_key text COLLATE "C" NOT NULL,
@@ -140,9 +169,9 @@ func (im *addressImport) Add(ctx context.Context, addrs []pledge.Address) error 
 	}
 	if im.copy == nil {
 		if im.direct {
-			im.copy = startCopy(ctx, im.tx, "addresses", []string{"id", "text", "search_key", "geom", "units", "area_id"}, directRow)
+			im.copy = startCopy(ctx, im.load.Conn().PgConn(), "addresses_load", []string{"id", "text", "search_key", "geom", "units", "area_id"}, directRow)
 		} else {
-			im.copy = startCopy(ctx, im.tx, "import_addresses", []string{"seq", "id", "text", "search_key", "lon", "lat", "units", "area_id"}, stagingRow)
+			im.copy = startCopy(ctx, im.tx.Conn().PgConn(), "import_addresses", []string{"seq", "id", "text", "search_key", "lon", "lat", "units", "area_id"}, stagingRow)
 		}
 	}
 	return im.copy.send(batch)
@@ -158,15 +187,58 @@ type stagedAddress struct {
 	areaID   *int64
 }
 
-func directRow(a *stagedAddress, row []any) {
-	row[0], row[1], row[2] = a.id, a.text, pledge.SearchKey(a.text)
-	row[3] = geom.NewPointFlat(geom.XY, []float64{a.lon, a.lat}).SetSRID(srid)
-	row[4], row[5] = a.units, a.areaID
+// directRow encodes a row of the addresses table (id, text, search_key,
+// geom, units, area_id) in COPY's binary format.
+func directRow(b []byte, a *stagedAddress) []byte {
+	b = binary.BigEndian.AppendUint16(b, 6)
+	b = copyText(b, a.id)
+	b = copyText(b, a.text)
+	b = copyText(b, pledge.SearchKey(a.text))
+	// EWKB point with its SRID, little-endian, as PostGIS's binary input
+	// reads it.
+	b = binary.BigEndian.AppendUint32(b, 25)
+	b = append(b, 1)
+	b = binary.LittleEndian.AppendUint32(b, 1|0x20000000)
+	b = binary.LittleEndian.AppendUint32(b, srid)
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(a.lon))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(a.lat))
+	b = copyInt4(b, a.units)
+	return copyAreaID(b, a.areaID)
 }
 
-func stagingRow(a *stagedAddress, row []any) {
-	row[0], row[1], row[2], row[3] = int64(a.seq), a.id, a.text, pledge.SearchKey(a.text)
-	row[4], row[5], row[6], row[7] = a.lon, a.lat, a.units, a.areaID
+// stagingRow encodes a row of import_addresses (seq, id, text,
+// search_key, lon, lat, units, area_id).
+func stagingRow(b []byte, a *stagedAddress) []byte {
+	b = binary.BigEndian.AppendUint16(b, 8)
+	b = binary.BigEndian.AppendUint32(b, 8)
+	b = binary.BigEndian.AppendUint64(b, uint64(a.seq))
+	b = copyText(b, a.id)
+	b = copyText(b, a.text)
+	b = copyText(b, pledge.SearchKey(a.text))
+	b = binary.BigEndian.AppendUint32(b, 8)
+	b = binary.BigEndian.AppendUint64(b, math.Float64bits(a.lon))
+	b = binary.BigEndian.AppendUint32(b, 8)
+	b = binary.BigEndian.AppendUint64(b, math.Float64bits(a.lat))
+	b = copyInt4(b, a.units)
+	return copyAreaID(b, a.areaID)
+}
+
+func copyText(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	return append(b, s...)
+}
+
+func copyInt4(b []byte, v int32) []byte {
+	b = binary.BigEndian.AppendUint32(b, 4)
+	return binary.BigEndian.AppendUint32(b, uint32(v))
+}
+
+func copyAreaID(b []byte, id *int64) []byte {
+	if id == nil {
+		return binary.BigEndian.AppendUint32(b, 0xFFFFFFFF) // NULL
+	}
+	b = binary.BigEndian.AppendUint32(b, 8)
+	return binary.BigEndian.AppendUint64(b, uint64(*id))
 }
 
 func (im *addressImport) Commit(ctx context.Context) (pledge.AddressImportCounts, error) {
@@ -196,6 +268,10 @@ func (im *addressImport) Commit(ctx context.Context) (pledge.AddressImportCounts
 		return c, formatError(err)
 	}
 	im.done = true
+	if im.load != nil {
+		releaseBulk(im.load)
+		im.load = nil
+	}
 	return c, nil
 }
 
@@ -207,32 +283,81 @@ func (im *addressImport) Commit(ctx context.Context) (pledge.AddressImportCounts
 
 func (im *addressImport) commitDirect(ctx context.Context) (pledge.AddressImportCounts, error) {
 	var c pledge.AddressImportCounts
-	tx := im.tx
+	load := im.load
 	merged := 0
-	err := savepoint(ctx, tx, firstLoadMake[0])
+	_, err := load.Exec(ctx, `ALTER TABLE addresses_load ADD CONSTRAINT addresses_load_pkey PRIMARY KEY (id)`)
 	if isRepeat(err) {
 		// Keep one row per id with the units of all; the rows are equal
 		// otherwise.
-		tag, merr := tx.Exec(ctx, `WITH r AS (
-				SELECT id, min(ctid) AS keep, sum(units) AS units FROM addresses GROUP BY id HAVING count(*) > 1),
-			u AS (UPDATE addresses a SET units = r.units FROM r WHERE a.ctid = r.keep)
-			DELETE FROM addresses a USING r WHERE a.id = r.id AND a.ctid <> r.keep`)
+		tag, merr := load.Exec(ctx, `WITH r AS (
+				SELECT id, min(ctid) AS keep, sum(units) AS units FROM addresses_load GROUP BY id HAVING count(*) > 1),
+			u AS (UPDATE addresses_load a SET units = r.units FROM r WHERE a.ctid = r.keep)
+			DELETE FROM addresses_load a USING r WHERE a.id = r.id AND a.ctid <> r.keep`)
 		if merr != nil {
 			return c, formatError(merr)
 		}
 		merged = int(tag.RowsAffected())
-		_, err = tx.Exec(ctx, firstLoadMake[0])
+		_, err = load.Exec(ctx, `ALTER TABLE addresses_load ADD CONSTRAINT addresses_load_pkey PRIMARY KEY (id)`)
 	}
 	if err != nil {
 		return c, formatError(err)
 	}
-	for _, q := range firstLoadMake[1:] {
-		if _, err := tx.Exec(ctx, q); err != nil {
+	// The GIST index on this connection, the B-trees on a second, at once.
+	other, err := acquireBulk(ctx, im.pool)
+	if err != nil {
+		return c, err
+	}
+	defer releaseBulk(other)
+	gist := make(chan error, 1)
+	go func() {
+		_, err := load.Exec(ctx, `CREATE INDEX addresses_load_geom ON addresses_load USING gist (geom)`)
+		gist <- err
+	}()
+	_, err = other.Exec(ctx, `CREATE INDEX addresses_load_area ON addresses_load (area_id);
+		CREATE INDEX addresses_load_search ON addresses_load (search_key, id)`)
+	if gerr := <-gist; err == nil {
+		err = gerr
+	}
+	if err != nil {
+		return c, formatError(err)
+	}
+	for _, q := range []string{
+		`DROP TABLE addresses`,
+		`ALTER TABLE addresses_load RENAME TO addresses`,
+		`ALTER TABLE addresses RENAME CONSTRAINT addresses_load_pkey TO addresses_pkey`,
+		`ALTER INDEX addresses_load_geom RENAME TO addresses_geom`,
+		`ALTER INDEX addresses_load_area RENAME TO addresses_area`,
+		`ALTER INDEX addresses_load_search RENAME TO addresses_search`,
+		`ALTER TABLE addresses ADD CONSTRAINT addresses_area_id_fkey FOREIGN KEY (area_id) REFERENCES areas (id)`,
+	} {
+		if _, err := im.tx.Exec(ctx, q); err != nil {
 			return c, formatError(err)
 		}
 	}
 	c.Inserted = im.staged - merged
 	return c, nil
+}
+
+// acquireBulk takes a pool connection for bulk work: no statement timeout
+// and room to sort in memory, until releaseBulk puts it back as it was.
+func acquireBulk(ctx context.Context, pool *pgxpool.Pool) (*pgxpool.Conn, error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	if _, err := conn.Exec(ctx, `SET statement_timeout = 0; SET maintenance_work_mem = '256MB'`); err != nil {
+		conn.Release()
+		return nil, formatError(err)
+	}
+	return conn, nil
+}
+
+func releaseBulk(conn *pgxpool.Conn) {
+	if _, err := conn.Exec(context.Background(), `RESET statement_timeout; RESET maintenance_work_mem`); err != nil {
+		// A connection in an unknown state does not go back to the pool.
+		conn.Conn().Close(context.Background())
+	}
+	conn.Release()
 }
 
 func (im *addressImport) commitMerge(ctx context.Context) (pledge.AddressImportCounts, error) {
@@ -316,6 +441,20 @@ func (im *addressImport) Rollback() error {
 	if im.copy != nil {
 		im.copy.abort()
 	}
+	if im.load != nil {
+		// Dropped while the import's transaction still holds addresses,
+		// so it is surely this import's table. The loading connection may
+		// have been closed by a cancelled COPY; then another drops it.
+		drop := `DROP TABLE IF EXISTS addresses_load`
+		if _, err := im.load.Exec(context.Background(), drop); err != nil {
+			if conn, aerr := im.pool.Acquire(context.Background()); aerr == nil {
+				conn.Exec(context.Background(), drop)
+				conn.Release()
+			}
+		}
+		releaseBulk(im.load)
+		im.load = nil
+	}
 	err := im.tx.Rollback(context.Background())
 	if err != nil && im.tx.Conn().IsClosed() {
 		// Cancelling a running COPY can close its connection; PostgreSQL
@@ -328,7 +467,9 @@ func (im *addressImport) Rollback() error {
 
 // copyStream is one COPY running in its own goroutine, fed batches through
 // a channel, so the caller produces the next batch while the server stores
-// the last.
+// the last. Rows are encoded straight into COPY's binary format: pgx's
+// generic CopyFrom spent more CPU boxing and planning each value than the
+// server spent storing it.
 type copyStream struct {
 	batches chan []stagedAddress
 	closed  bool // batches is closed
@@ -336,19 +477,27 @@ type copyStream struct {
 	done    chan struct{}
 	err     error // valid after done is closed
 
-	toRow func(*stagedAddress, []any)
-	cur   []stagedAddress
-	i     int
-	row   []any
+	encode  func([]byte, *stagedAddress) []byte
+	buf     []byte // the encoded batch; buf[off:] is not yet read
+	off     int
+	started bool // the header is written
+	ended   bool // the trailer is written
 }
 
-func startCopy(ctx context.Context, tx pgx.Tx, table string, columns []string, toRow func(*stagedAddress, []any)) *copyStream {
+// copyHeader starts a binary COPY: signature, flags, no extension.
+var copyHeader = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
+
+func startCopy(ctx context.Context, conn *pgconn.PgConn, table string, columns []string, encode func([]byte, *stagedAddress) []byte) *copyStream {
 	ctx, cancel := context.WithCancel(ctx)
-	cs := &copyStream{batches: make(chan []stagedAddress, 4), cancel: cancel, done: make(chan struct{}),
-		toRow: toRow, row: make([]any, len(columns))}
+	cs := &copyStream{batches: make(chan []stagedAddress, 4), cancel: cancel, done: make(chan struct{}), encode: encode}
+	cols := make([]string, len(columns))
+	for i, c := range columns {
+		cols[i] = pgx.Identifier{c}.Sanitize()
+	}
+	sql := `COPY ` + pgx.Identifier{table}.Sanitize() + ` (` + strings.Join(cols, ", ") + `) FROM STDIN (FORMAT binary)`
 	go func() {
 		defer close(cs.done)
-		_, cs.err = tx.CopyFrom(ctx, pgx.Identifier{table}, columns, cs)
+		_, cs.err = conn.CopyFrom(ctx, cs, sql)
 	}()
 	return cs
 }
@@ -389,24 +538,29 @@ func (cs *copyStream) close() {
 	}
 }
 
-// Next implements pgx.CopyFromSource.
-func (cs *copyStream) Next() bool {
-	for cs.i >= len(cs.cur) {
-		b, ok := <-cs.batches
-		if !ok {
-			return false
+// Read implements io.Reader for pgconn's CopyFrom: the next batch,
+// encoded, after the header; the trailer once the batches are closed.
+func (cs *copyStream) Read(p []byte) (int, error) {
+	for cs.off == len(cs.buf) {
+		if cs.ended {
+			return 0, io.EOF
 		}
-		cs.cur, cs.i = b, 0
+		b := cs.buf[:0]
+		if !cs.started {
+			cs.started = true
+			b = append(b, copyHeader...)
+		}
+		batch, ok := <-cs.batches
+		if !ok {
+			cs.ended = true
+			b = binary.BigEndian.AppendUint16(b, 0xFFFF)
+		}
+		for i := range batch {
+			b = cs.encode(b, &batch[i])
+		}
+		cs.buf, cs.off = b, 0
 	}
-	cs.i++
-	return true
+	n := copy(p, cs.buf[cs.off:])
+	cs.off += n
+	return n, nil
 }
-
-// Values implements pgx.CopyFromSource.
-func (cs *copyStream) Values() ([]any, error) {
-	cs.toRow(&cs.cur[cs.i-1], cs.row)
-	return cs.row, nil
-}
-
-// Err implements pgx.CopyFromSource.
-func (cs *copyStream) Err() error { return nil }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kommunity/kommunity/data/postgres"
 	"github.com/kommunity/kommunity/data/storetest"
+	"github.com/kommunity/kommunity/geo"
 	"github.com/kommunity/kommunity/internal/pgtest"
 	"github.com/kommunity/kommunity/pledge"
 )
@@ -49,7 +50,7 @@ func TestFeatureConformance(t *testing.T) {
 }
 
 // schema lists the definitions of the addresses and pledges indexes and
-// constraints.
+// constraints, and the addresses table's columns and options.
 func schema(t *testing.T, st *postgres.Store, url string) []string {
 	t.Helper()
 	conn, err := pgx.Connect(context.Background(), url)
@@ -62,6 +63,12 @@ func schema(t *testing.T, st *postgres.Store, url string) []string {
 		UNION ALL
 		SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
 		WHERE conrelid IN ('addresses'::regclass, 'pledges'::regclass)
+		UNION ALL
+		SELECT 'column ' || a.attnum || ' ' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull
+			|| ' ' || coalesce((SELECT collname FROM pg_collation WHERE oid = a.attcollation), '')
+		FROM pg_attribute a WHERE a.attrelid = 'addresses'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+		UNION ALL
+		SELECT 'table ' || coalesce(array_to_string(reloptions, ','), '') || ' ' || relpersistence::text FROM pg_class WHERE oid = 'addresses'::regclass
 		ORDER BY 1`)
 	if err != nil {
 		t.Fatal(err)
@@ -163,6 +170,41 @@ func TestResidentConformance(t *testing.T) {
 
 func TestChallengeConformance(t *testing.T) {
 	storetest.RunChallenges(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
+}
+
+// An area import that moves many addresses writes the table again and
+// makes its indexes and constraints anew; they must come back exactly as
+// the migrations made them.
+func TestMassReassignRemakesSchema(t *testing.T) {
+	url := pgtest.URL(t)
+	st, err := postgres.Open(context.Background(), url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	before := schema(t, st, url)
+	ctx := pledge.WithUser(context.Background(), pledge.SystemUser())
+	svc := pledge.NewService(st)
+	recs := make(pledge.Records, 0, 20000)
+	for i := 0; i < 20000; i++ {
+		recs = append(recs, geo.AddressRecord{ID: fmt.Sprintf("r%d", i), Text: fmt.Sprintf("Vej %d", i),
+			Point: orb.Point{10 + float64(i%100)/100, 55 + float64(i/100)/400}, Units: 1})
+	}
+	if _, err := svc.ImportAddresses(ctx, &recs, pledge.AddressImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := svc.ImportAreas(ctx, []geo.AreaFeature{{Code: "A", Name: "A",
+		Polygon: orb.MultiPolygon{{{{9, 54}, {12, 54}, {12, 57}, {9, 57}, {9, 54}}}}}}, pledge.AreaImport{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Reassigned != 20000 {
+		t.Errorf("reassigned %d, want 20000", res.Reassigned)
+	}
+	after := schema(t, st, url)
+	if strings.Join(before, "\n") != strings.Join(after, "\n") {
+		t.Errorf("schema after a mass re-assignment differs:\nbefore:\n%s\nafter:\n%s", strings.Join(before, "\n"), strings.Join(after, "\n"))
+	}
 }
 
 func TestTenderConformance(t *testing.T) {

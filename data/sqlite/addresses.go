@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"hash/maphash"
+	"math"
 	"strings"
 
 	"github.com/kommunity/kommunity/pledge"
@@ -106,7 +107,10 @@ type addressImport struct {
 	// lastSeq is the highest address seq before the import: rows above it
 	// are new and go into the R-tree at Commit.
 	lastSeq int64
-	done    bool
+	// A first load numbers its rows itself (seq lastSeq+1 on) and keeps
+	// their points, to pack the R-tree at Commit.
+	lons, lats []float64
+	done       bool
 }
 
 const addressIndexes = `CREATE UNIQUE INDEX addresses_id ON addresses(id);
@@ -161,8 +165,10 @@ func (im *addressImport) stmt(ctx context.Context, n int) (*sql.Stmt, error) {
 		return st, nil
 	}
 	var b strings.Builder
+	row := `(?,?,?,?,?,?,?)`
 	if im.direct {
-		b.WriteString(`INSERT INTO addresses (id, text, search_key, lon, lat, units, area_id) VALUES `)
+		b.WriteString(`INSERT INTO addresses (seq, id, text, search_key, lon, lat, units, area_id) VALUES `)
+		row = `(?,?,?,?,?,?,?,?)`
 	} else {
 		b.WriteString(`INSERT INTO import_addresses (id, text, search_key, lon, lat, units, area_id) VALUES `)
 	}
@@ -170,7 +176,7 @@ func (im *addressImport) stmt(ctx context.Context, n int) (*sql.Stmt, error) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(`(?,?,?,?,?,?,?)`)
+		b.WriteString(row)
 	}
 	st, err := im.tx.PrepareContext(ctx, b.String())
 	if err != nil {
@@ -183,7 +189,7 @@ func (im *addressImport) stmt(ctx context.Context, n int) (*sql.Stmt, error) {
 }
 
 func (im *addressImport) Add(ctx context.Context, addrs []pledge.Address) error {
-	args := make([]any, 0, rowsPerInsert*7)
+	args := make([]any, 0, rowsPerInsert*8)
 	for len(addrs) > 0 {
 		args = args[:0]
 		n := 0
@@ -199,6 +205,10 @@ func (im *addressImport) Add(ctx context.Context, addrs []pledge.Address) error 
 			var area any
 			if id, ok := im.areaIDs[a.AreaCode]; ok {
 				area = id
+			}
+			if im.direct {
+				im.lons, im.lats = append(im.lons, a.Point[0]), append(im.lats, a.Point[1])
+				args = append(args, im.lastSeq+int64(len(im.lons)))
 			}
 			args = append(args, a.ID, a.Text, pledge.SearchKey(a.Text), a.Point[0], a.Point[1], a.Units, area)
 			n++
@@ -233,8 +243,17 @@ func (im *addressImport) Commit(ctx context.Context) (pledge.AddressImportCounts
 			return c, formatError(err)
 		}
 	}
-	// New rows into the map's R-tree in one statement (see 0004_tiles.sql).
-	if _, err := im.tx.ExecContext(ctx, `INSERT INTO addresses_rtree (seq, min_lon, max_lon, min_lat, max_lat)
+	// New rows into the map's R-tree (see 0006_tiles.sql): a first load
+	// packs it whole, other imports insert through the module.
+	if im.direct {
+		seqs := make([]int64, len(im.lons))
+		for i := range seqs {
+			seqs[i] = im.lastSeq + 1 + int64(i)
+		}
+		if err := packRtree(ctx, im.tx, "addresses_rtree", seqs, im.lons, im.lats); err != nil {
+			return c, formatError(err)
+		}
+	} else if _, err := im.tx.ExecContext(ctx, `INSERT INTO addresses_rtree (seq, min_lon, max_lon, min_lat, max_lat)
 		SELECT seq, lon, lon, lat, lat FROM addresses WHERE seq > ?`, im.lastSeq); err != nil {
 		return c, formatError(err)
 	}
@@ -302,4 +321,64 @@ func (im *addressImport) Rollback() error {
 	}
 	im.done = true
 	return im.tx.Rollback()
+}
+
+// nearestRadii are the boxes NearestAddress tries in turn, in metres: most
+// clicks on a map land near an address, so the first small box usually
+// answers with a few rows from the R-tree.
+var nearestRadii = [...]float64{100, 400, 1600}
+
+// NearestAddress searches growing boxes around p in the addresses' R-tree
+// (SQLite's R-tree has no nearest-neighbour search). Only an address within
+// the box's radius is certainly the nearest: one in a corner may lose to
+// one just outside.
+func (s *Store) NearestAddress(ctx context.Context, p orb.Point, maxMetres float64) (pledge.Address, float64, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return pledge.Address{}, 0, formatError(err)
+	}
+	defer conn.Close()
+	for i := 0; ; i++ {
+		r := maxMetres
+		if i < len(nearestRadii) && nearestRadii[i] < maxMetres {
+			r = nearestRadii[i]
+		}
+		b := pledge.BoxAround(p, r)
+		// The R-tree keeps float32 boxes rounded outwards, so it returns
+		// every point in the box and perhaps a few just outside; the
+		// distance below is from the exact columns. CROSS JOIN keeps the
+		// R-tree the outer loop.
+		rows, err := conn.QueryContext(ctx, `SELECT ad.seq, ad.id, ad.text, ad.lon, ad.lat, ad.units, ar.code
+			FROM addresses_rtree t CROSS JOIN addresses ad ON ad.seq = t.seq JOIN areas ar ON ar.id = ad.area_id
+			WHERE t.max_lon >= ? AND t.min_lon <= ? AND t.max_lat >= ? AND t.min_lat <= ?`,
+			b.Min[0], b.Max[0], b.Min[1], b.Max[1])
+		if err != nil {
+			return pledge.Address{}, 0, formatError(err)
+		}
+		var best pledge.Address
+		var bestSeq int64
+		bestD := math.Inf(1)
+		for rows.Next() {
+			var a pledge.Address
+			var seq int64
+			if err := rows.Scan(&seq, &a.ID, &a.Text, &a.Point[0], &a.Point[1], &a.Units, &a.AreaCode); err != nil {
+				rows.Close()
+				return pledge.Address{}, 0, formatError(err)
+			}
+			if d := pledge.Distance(p, a.Point); d < bestD || (d == bestD && a.ID < best.ID) {
+				best, bestSeq, bestD = a, seq, d
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return pledge.Address{}, 0, formatError(err)
+		}
+		if bestD <= r {
+			err := conn.QueryRowContext(ctx, `SELECT count(*) FROM pledges WHERE address_seq = ? AND status = 'active'`, bestSeq).Scan(&best.PledgedUnits)
+			return best, bestD, formatError(err)
+		}
+		if r >= maxMetres {
+			return pledge.Address{}, 0, pledge.Errorf(pledge.ENOTFOUND, "no address within %g m", maxMetres)
+		}
+	}
 }

@@ -32,6 +32,8 @@ func Run(t *testing.T, open Opener) {
 		{"SkipInvalidImportsRest", testSkipInvalid},
 		{"RollbackLeavesNothing", testRollback},
 		{"AreasAfterAddresses", testAreasAfterAddresses},
+		{"MassReassign", testMassReassign},
+		{"NearestAddress", testNearest},
 		{"Search", testSearch},
 		{"AreaAddressesBBox", testAreaAddresses},
 		{"PledgeLifecycle", testPledgeLifecycle},
