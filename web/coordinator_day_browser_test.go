@@ -26,6 +26,21 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 	ctx := context.Background()
 	const code = "D002"
 	coord := mustUser(t, svc, pledge.InviteRequest{Email: "dag@forening.example", Name: "Dagny", Role: pledge.RoleCoordinator, Areas: []string{code}})
+	// A neighbour reports a ruin from the address page.
+	as, err := svc.AreaAddresses(ctx, code, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ruin pledge.Address
+	for _, a := range as {
+		if a.PledgedUnits == 0 {
+			ruin = a
+		}
+	}
+	ch, _, err := svc.ReportChallenge(ctx, pledge.ChallengeRequest{AddressID: ruin.ID, Kind: pledge.ChallengeRuin, Note: "Huset er revet ned"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := startHandler(t, svc)
 	pub := newBrowser(t, srv.URL, 390, 844)
 	pub.open("/")
@@ -75,6 +90,11 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 	if oc, _ := svc.AddressOutcomes(pledge.WithUser(ctx, &coord), code); oc[first.Address.ID].Outcome != pledge.OutcomeNotHome {
 		t.Errorf("outcome of %s: %+v", first.Code, oc[first.Address.ID])
 	}
+	b.open("/coordinator/areas/" + code)
+	b.do("wait for the dashboard map", chromedp.Poll[chromedp.Void](`document.querySelector("#area-map").dataset.loaded === "true"`, chromedp.WithPollingTimeout(20*time.Second)))
+	if n := b.eval(`String(document.querySelectorAll("#area-map path.addr-not-home").length)`); n != "1" {
+		t.Errorf("%s addresses not at home on the dashboard map, want 1", n)
+	}
 	b.open("/coordinator/areas/" + code + "/entry")
 	b.waitPage("entry", "#entry-form")
 	b.do("the batch", chromedp.SendKeys("#entry-batch", "Kirkevej, lørdag"))
@@ -86,6 +106,23 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 	}
 	if got := b.eval(`document.activeElement.id`); got != "entry-code" {
 		t.Errorf("after saving the cursor is on %q, not the code", got)
+	}
+
+	// The challenge: accepted, so the ruin's households leave the
+	// threshold's denominator.
+	unitsBefore := mustArea(t, svc, code).Units
+	b.open("/coordinator/areas/" + code)
+	b.waitPage("dashboard", "#nav-challenges")
+	b.do("open the challenges", chromedp.Click("#nav-challenges"))
+	b.waitPage("challenges", "#challenges")
+	id := strconv.FormatInt(ch.ID, 10)
+	b.submit("accept the challenge", "#notice", chromedp.SendKeys("#reason-"+id, "Set på stedet"),
+		chromedp.Click(`#challenge-`+id+` button[value="accept"]`))
+	if st := b.eval(`document.querySelector("#challenge-` + id + `").dataset.status`); st != "accepted" {
+		t.Errorf("challenge is %q", st)
+	}
+	if got := mustArea(t, svc, code).Units; got != unitsBefore-ruin.Units {
+		t.Errorf("eligible units %d -> %d, want %d fewer", unitsBefore, got, ruin.Units)
 	}
 
 	// The settings: the POP by a click, then a later deadline.
@@ -123,4 +160,13 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 	if got := pub.text("#area-" + code + " .extended"); !strings.Contains(got, "forlænget") || !strings.Contains(got, strconv.Itoa(a.Deadline.AddDate(0, 0, 30).Year())) {
 		t.Errorf("the extension reads %q", got)
 	}
+}
+
+func mustArea(t *testing.T, svc *pledge.Service, code string) pledge.Area {
+	t.Helper()
+	a, err := svc.Area(context.Background(), code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

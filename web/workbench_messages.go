@@ -5,6 +5,10 @@ package web
 func init() {
 	for lang, m := range map[string]map[string]string{
 		"da": {
+			"dashboard.map.challenged":       "indsigelse",
+			"dashboard.map.do_not_knock":     "bank ikke på",
+			"dashboard.map.not_home":         "besøgt, ikke hjemme",
+			"dashboard.confirm":              "Bekræftet",
 			"import.title":                   "Indlæs data",
 			"import.kind":                    "Hvad",
 			"import.kind.areas":              "Områder (GeoJSON)",
@@ -123,6 +127,10 @@ func init() {
 			"price.curve":                    "Prisen pr. husstand falder fra %s ved %s tilslutning til %s, hvis alle er med.",
 		},
 		"en": {
+			"dashboard.map.challenged":       "challenged",
+			"dashboard.map.do_not_knock":     "do not knock",
+			"dashboard.map.not_home":         "visited, not home",
+			"dashboard.confirm":              "Confirmed",
 			"import.title":                   "Import data",
 			"import.kind":                    "What",
 			"import.kind.areas":              "Areas (GeoJSON)",

@@ -385,14 +385,24 @@
         var layer = L.geoJSON(f, { style: { color: '#1d3557', weight: 2, fillOpacity: 0.05 }, interactive: false }).addTo(map);
         if (layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { padding: [8, 8], animate: false });
       });
-    var addrs = fetch('/api/areas/' + encodeURIComponent(code) + '/addresses?limit=100000', { headers: { Accept: 'application/json' } })
-      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
-      .then(function (d) {
-        var n = 0;
-        d.addresses.forEach(function (a) {
-          var done = a.pledged_units > 0;
+    var json = function (path) {
+      return fetch(path, { headers: { Accept: 'application/json' } }).then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); });
+    };
+    // Walk outcomes and open challenges colour the addresses that have
+    // not pledged; either list may be out of reach (then it is left out).
+    var optional = function (p) { return p.catch(function () { return null; }); };
+    var base = '/api/areas/' + encodeURIComponent(code);
+    var addrs = Promise.all([json(base + '/addresses?limit=100000'), optional(json(base + '/walks/outcomes')), optional(json(base + '/challenges'))])
+      .then(function (res) {
+        var outcome = {}, challenged = {}, n = 0;
+        ((res[1] || {}).outcomes || []).forEach(function (o) { outcome[o.address_id] = o.do_not_knock ? 'do_not_knock' : o.outcome; });
+        ((res[2] || {}).challenges || []).forEach(function (c) { if (c.status === 'open') challenged[c.address_id] = true; });
+        var styles = { pledged: '#2a7f62', challenged: '#7b2cbf', do_not_knock: '#212529', not_home: '#f4a261', open: '#ffffff' };
+        res[0].addresses.forEach(function (a) {
+          var st = a.pledged_units > 0 ? 'pledged' : challenged[a.address_id] ? 'challenged' :
+            outcome[a.address_id] === 'do_not_knock' ? 'do_not_knock' : outcome[a.address_id] === 'not_home' ? 'not_home' : 'open';
           L.circleMarker([a.lat, a.lon], { radius: 4, weight: 1, color: '#1d3557', fillOpacity: 1,
-            fillColor: done ? '#2a7f62' : '#ffffff', className: done ? 'addr-pledged' : 'addr-open' })
+            fillColor: styles[st], className: 'addr-' + st.replace(/_/g, '-') })
             .bindTooltip(a.text + ' (' + fmt(M['address.pledged_of'], int(a.pledged_units), int(a.units)) + ')').addTo(map);
           n++;
         });
