@@ -276,18 +276,11 @@ func (d *pdfDoc) cover() {
 	p.MultiCell(contentW, 6, sub, "", "L", false)
 
 	p.SetY(76)
-	dash := "–"
-	orDash := func(s string) string {
-		if strings.TrimSpace(s) == "" {
-			return dash
-		}
-		return s
-	}
 	d.keyValues([][2]string{
 		{l.T("cover.area"), a.Name + " (" + a.Code + ")"},
-		{l.T("cover.municipality"), orDash(t.Municipality)},
-		{l.T("cover.association"), orDash(t.Association)},
-		{l.T("cover.contact"), orDash(t.Contact)},
+		{l.T("cover.municipality"), dashIfBlank(t.Municipality)},
+		{l.T("cover.association"), dashIfBlank(t.Association)},
+		{l.T("cover.contact"), dashIfBlank(t.Contact)},
 		{l.T("cover.date"), l.Date(t.Now)},
 		{l.T("cover.status"), d.status()},
 		{l.T("cover.pledge_deadline"), l.DateOr(a.Deadline, "cover.not_set")},

@@ -306,6 +306,12 @@ func (s *Server) invitationPage(c *gin.Context) {
 }
 
 // reasonKeyOr is the catalogue key of err's reason, or def.
+// renderReason is renderError with the text of err's reason, or of its
+// code when the reason has none.
+func (s *Server) renderReason(c *gin.Context, err error) {
+	s.renderError(c, err, reasonKeyOr(err, "err."+pledge.ErrorCode(err)))
+}
+
 func reasonKeyOr(err error, def string) string {
 	if k, ok := reasonKeys[pledge.ErrorReason(err)]; ok {
 		return k
@@ -459,7 +465,7 @@ func (s *Server) areaPledgesPage(c *gin.Context) {
 	code := c.Param("code")
 	ps, err := s.svc.AreaPledges(ctx, code)
 	if err != nil {
-		s.renderError(c, err, reasonKeyOr(err, "err."+pledge.ErrorCode(err)))
+		s.renderReason(c, err)
 		return
 	}
 	p, l := s.accountPage(c, "pledges.title")

@@ -216,7 +216,7 @@ func (s *Server) areaChallengesPage(c *gin.Context) {
 	code := c.Param("code")
 	cs, err := s.svc.AreaChallenges(ctx, code)
 	if err != nil {
-		s.renderError(c, err, reasonKeyOr(err, "err."+pledge.ErrorCode(err)))
+		s.renderReason(c, err)
 		return
 	}
 	p, l := s.accountPage(c, "challenges.title")
@@ -271,7 +271,7 @@ func (s *Server) postDecideChallenge(c *gin.Context) {
 			}
 			s.render(c, errorStatus[pledge.ErrorCode(err)], "error", p)
 		default:
-			s.renderError(c, err, reasonKeyOr(err, "err."+pledge.ErrorCode(err)))
+			s.renderReason(c, err)
 		}
 		return
 	}

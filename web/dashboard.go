@@ -107,7 +107,7 @@ func (s *Server) areaDashboard(c *gin.Context) {
 	code := c.Param("code")
 	d, err := s.svc.Dashboard(ctx, code)
 	if err != nil {
-		s.renderError(c, err, reasonKeyOr(err, "err."+pledge.ErrorCode(err)))
+		s.renderReason(c, err)
 		return
 	}
 	ps, err := s.svc.AreaPledges(ctx, code)

@@ -69,7 +69,7 @@ func (s *Server) entryPage(c *gin.Context) {
 	}
 	p, l := s.accountPage(c, "entry.title")
 	if err := s.entryData(c, p, l, c.Query("batch"), c.Query("source")); err != nil {
-		s.renderError(c, err, reasonKeyOr(err, "err."+pledge.ErrorCode(err)))
+		s.renderReason(c, err)
 		return
 	}
 	if id, _ := strconv.ParseInt(c.Query("entered"), 10, 64); id > 0 {
@@ -141,7 +141,7 @@ func (s *Server) postEntry(c *gin.Context) {
 	if err != nil {
 		p, l := s.accountPage(c, "entry.title")
 		if derr := s.entryData(c, p, l, in.Batch, in.Source); derr != nil {
-			s.renderError(c, derr, reasonKeyOr(derr, "err."+pledge.ErrorCode(derr)))
+			s.renderReason(c, derr)
 			return
 		}
 		p.Entry.Form = in

@@ -75,7 +75,7 @@ func (s *Server) importPage(c *gin.Context) {
 		return
 	}
 	if err := s.svc.Can(c.Request.Context(), pledge.ActionImport, ""); err != nil {
-		s.renderError(c, err, reasonKeyOr(err, "err."+pledge.ErrorCode(err)))
+		s.renderReason(c, err)
 		return
 	}
 	p, _ := s.accountPage(c, "import.title")
@@ -91,7 +91,7 @@ func (s *Server) postImport(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	if err := s.svc.Can(ctx, pledge.ActionImport, ""); err != nil {
-		s.renderError(c, err, reasonKeyOr(err, "err."+pledge.ErrorCode(err)))
+		s.renderReason(c, err)
 		return
 	}
 	p, l := s.accountPage(c, "import.title")
@@ -271,7 +271,7 @@ func (s *Server) postApplyImport(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	if err := s.svc.Can(ctx, pledge.ActionImport, ""); err != nil {
-		s.renderError(c, err, reasonKeyOr(err, "err."+pledge.ErrorCode(err)))
+		s.renderReason(c, err)
 		return
 	}
 	id := c.Param("id")

@@ -142,7 +142,7 @@ func (s *Server) postErasePledge(c *gin.Context) {
 		id = 0
 	}
 	if _, err := s.svc.ErasePledgeContact(c.Request.Context(), code, id); err != nil {
-		s.renderError(c, err, reasonKeyOr(err, "err."+pledge.ErrorCode(err)))
+		s.renderReason(c, err)
 		return
 	}
 	c.Redirect(http.StatusSeeOther, s.publicURL("/coordinator/areas/"+url.PathEscape(code)+"/pledges"))

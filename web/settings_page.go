@@ -96,7 +96,7 @@ func (s *Server) settingsPage(c *gin.Context) {
 	}
 	p, l := s.accountPage(c, "settings.title")
 	if err := s.settingsData(c, p, l); err != nil {
-		s.renderError(c, err, reasonKeyOr(err, "err."+pledge.ErrorCode(err)))
+		s.renderReason(c, err)
 		return
 	}
 	if c.Query("saved") != "" {
@@ -109,7 +109,7 @@ func (s *Server) settingsPage(c *gin.Context) {
 func (s *Server) settingsFail(c *gin.Context, err error) {
 	p, l := s.accountPage(c, "settings.title")
 	if derr := s.settingsData(c, p, l); derr != nil {
-		s.renderError(c, derr, reasonKeyOr(derr, "err."+pledge.ErrorCode(derr)))
+		s.renderReason(c, derr)
 		return
 	}
 	f := c.Request.PostForm

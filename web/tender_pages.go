@@ -132,7 +132,7 @@ func (s *Server) providerPage(c *gin.Context) {
 	}
 	list, err := s.svc.Tenders(c.Request.Context())
 	if err != nil {
-		s.renderError(c, err, reasonKeyOr(err, "err."+pledge.ErrorCode(err)))
+		s.renderReason(c, err)
 		return
 	}
 	p, l := s.tenderPageData(c, "provider.title")
@@ -195,7 +195,7 @@ func (s *Server) providerAreaPage(c *gin.Context) {
 	}
 	p, l := s.tenderPageData(c, "provider.area.title")
 	if err := s.providerAreaData(c, p, l); err != nil {
-		s.renderError(c, err, reasonKeyOr(err, "err."+pledge.ErrorCode(err)))
+		s.renderReason(c, err)
 		return
 	}
 	if c.Query("saved") != "" {
@@ -316,7 +316,7 @@ func (s *Server) postProviderBid(c *gin.Context) {
 	ctx := c.Request.Context()
 	code := c.Param("code")
 	if err := s.svc.Can(ctx, pledge.ActionBid, code); err != nil {
-		s.renderError(c, err, reasonKeyOr(err, "err."+pledge.ErrorCode(err)))
+		s.renderReason(c, err)
 		return
 	}
 	p, l := s.tenderPageData(c, "provider.area.title")
@@ -397,7 +397,7 @@ func (s *Server) postWithdrawBid(c *gin.Context) {
 	ctx := c.Request.Context()
 	code := c.Param("code")
 	if err := s.svc.Can(ctx, pledge.ActionBid, code); err != nil {
-		s.renderError(c, err, reasonKeyOr(err, "err."+pledge.ErrorCode(err)))
+		s.renderReason(c, err)
 		return
 	}
 	id, _ := strconv.ParseInt(c.Request.PostForm.Get("bid_id"), 10, 64)
@@ -422,7 +422,7 @@ func (s *Server) coordinatorTenderPage(c *gin.Context) {
 	}
 	p, l := s.tenderPageData(c, "coordinator.tender.title")
 	if err := s.coordinatorTenderData(c, p, l); err != nil {
-		s.renderError(c, err, reasonKeyOr(err, "err."+pledge.ErrorCode(err)))
+		s.renderReason(c, err)
 		return
 	}
 	if c.Query("saved") != "" {
@@ -511,7 +511,7 @@ func newBidChart(l *Locale, v pledge.BidsView) *bidChart {
 func (s *Server) coordinatorTenderFail(c *gin.Context, err error, keep func(*bidForm)) {
 	p, l := s.tenderPageData(c, "coordinator.tender.title")
 	if derr := s.coordinatorTenderData(c, p, l); derr != nil {
-		s.renderError(c, derr, reasonKeyOr(derr, "err."+pledge.ErrorCode(derr)))
+		s.renderReason(c, derr)
 		return
 	}
 	keep(&p.Tender.Form)

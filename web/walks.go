@@ -299,7 +299,7 @@ func (s *Server) walksPage(c *gin.Context) {
 	}
 	p, l, err := s.walksPageData(c)
 	if err != nil {
-		s.renderError(c, err, reasonKeyOr(err, "err."+pledge.ErrorCode(err)))
+		s.renderReason(c, err)
 		return
 	}
 	q := c.Request.URL.Query()
@@ -453,7 +453,7 @@ func (s *Server) walkFormChange(c *gin.Context, change func(int64) (pledge.Walk,
 			s.walksFail(c, err, nil)
 			return
 		}
-		s.renderError(c, err, reasonKeyOr(err, "err."+pledge.ErrorCode(err)))
+		s.renderReason(c, err)
 		return
 	}
 	c.Redirect(http.StatusSeeOther, s.walksPath(w.AreaCode, url.Values{"saved": {"1"}}))
