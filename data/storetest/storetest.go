@@ -664,6 +664,22 @@ func testConcurrentPledges(t *testing.T, svc *pledge.Service) {
 		}()
 	}
 	wg.Wait()
+	// Three units were free: three pledges get one, and the other three
+	// learn that every unit is taken, not that they lost a race.
+	ok = 0
+	for i, err := range errs[:6] {
+		var e *pledge.Error
+		switch {
+		case err == nil:
+			ok++
+		case errors.As(err, &e) && e.Code == pledge.ECONFLICT && !e.Raced:
+		default:
+			t.Errorf("free-unit pledge %d: %v", i, err)
+		}
+	}
+	if ok != 3 {
+		t.Errorf("%d free-unit pledges succeeded; want the 3 free units", ok)
+	}
 	wantCounts(t, svc, "B", 2, 5, 4)
 }
 
