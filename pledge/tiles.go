@@ -128,20 +128,20 @@ func (s *Service) Tile(ctx context.Context, layer string, z, x, y int) (Tile, er
 		return Tile{Data: []byte{}, ETag: etag(nil), MaxAge: maxAge}, nil
 	}
 	t := maptile.New(uint32(x), uint32(y), maptile.Zoom(z))
-	render := func() ([]byte, error) {
+	render := func(ctx context.Context) ([]byte, error) {
 		if layer == TileLayerAreas {
 			return s.store.AreaTile(ctx, t)
 		}
 		return s.store.AddressTile(ctx, t)
 	}
 	if ttl < 0 {
-		data, err := render()
+		data, err := render(ctx)
 		if err != nil {
 			return Tile{}, err
 		}
 		return Tile{Data: data, ETag: etag(data), MaxAge: 0}, nil
 	}
-	data, tag, err := s.tiles.get(tileKey{layer, t, s.progress.generation()}, ttl, render)
+	data, tag, err := s.tiles.get(ctx, tileKey{layer, t, s.progress.generation()}, ttl, render)
 	if err != nil {
 		return Tile{}, err
 	}
@@ -174,13 +174,18 @@ const maxTileCacheBytes = 64 << 20
 
 // tileCache keeps rendered tiles for the TTL and renders each missing tile
 // once however many requests want it at the same moment (a map opening on
-// many screens asks for the same low-zoom tiles). The zero value is ready.
+// many screens asks for the same low-zoom tiles). A tile asked for in the
+// second half of its TTL is served from memory while one render in the
+// background refreshes it, so a tile in use is never waited for after its
+// first render, and none is served older than the TTL. The zero value is
+// ready.
 type tileCache struct {
 	mu     sync.Mutex
 	gen    uint64 // the newest generation seen; older entries are dropped
 	m      map[tileKey]tileEntry
 	bytes  int
 	flight map[tileKey]*tileFlight
+	now    func() time.Time // wall clock unless a test sets it
 }
 
 type tileEntry struct {
@@ -196,50 +201,88 @@ type tileFlight struct {
 	err  error
 }
 
-func (c *tileCache) get(k tileKey, ttl time.Duration, render func() ([]byte, error)) ([]byte, string, error) {
+// tileRefreshTimeout bounds a background refresh, which no request waits
+// for and no request's context cancels.
+const tileRefreshTimeout = 30 * time.Second
+
+func (c *tileCache) clock() time.Time {
+	if c.now != nil {
+		return c.now()
+	}
+	return time.Now()
+}
+
+func (c *tileCache) get(ctx context.Context, k tileKey, ttl time.Duration, render func(context.Context) ([]byte, error)) ([]byte, string, error) {
 	c.mu.Lock()
 	if k.gen > c.gen {
 		c.gen, c.m, c.bytes = k.gen, nil, 0
 	}
-	if e, ok := c.m[k]; ok && time.Since(e.at) <= ttl {
-		c.mu.Unlock()
-		return e.data, e.etag, nil
+	if e, ok := c.m[k]; ok {
+		if age := c.clock().Sub(e.at); age <= ttl {
+			if _, busy := c.flight[k]; age > ttl/2 && !busy {
+				f := c.startLocked(k)
+				go func() {
+					rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tileRefreshTimeout)
+					defer cancel()
+					data, err := render(rctx)
+					c.finish(k, f, data, err)
+				}()
+			}
+			c.mu.Unlock()
+			return e.data, e.etag, nil
+		}
 	}
 	if f, ok := c.flight[k]; ok {
 		c.mu.Unlock()
-		<-f.done
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return nil, "", ctx.Err()
+		}
 		if f.err != nil {
 			// The request that rendered may have been cancelled: this one
 			// tries for itself rather than inherit its error.
-			data, err := render()
+			data, err := render(ctx)
 			return data, etag(data), err
 		}
 		return f.data, f.etag, nil
 	}
+	f := c.startLocked(k)
+	c.mu.Unlock()
+	data, err := render(ctx)
+	c.finish(k, f, data, err)
+	return f.data, f.etag, f.err
+}
+
+// startLocked records a render of k in flight; c.mu is held.
+func (c *tileCache) startLocked(k tileKey) *tileFlight {
 	f := &tileFlight{done: make(chan struct{})}
 	if c.flight == nil {
 		c.flight = map[tileKey]*tileFlight{}
 	}
 	c.flight[k] = f
-	c.mu.Unlock()
+	return f
+}
 
-	f.data, f.err = render()
-	if f.err == nil {
-		f.etag = etag(f.data)
+// finish keeps a render's outcome (a tile of a generation since dropped
+// is not kept) and wakes the requests waiting for it.
+func (c *tileCache) finish(k tileKey, f *tileFlight, data []byte, err error) {
+	f.data, f.err = data, err
+	if err == nil {
+		f.etag = etag(data)
 	}
 	c.mu.Lock()
 	delete(c.flight, k)
-	if f.err == nil && k.gen == c.gen {
-		if c.m == nil || c.bytes+len(f.data) > maxTileCacheBytes {
+	if err == nil && k.gen == c.gen {
+		if c.m == nil || c.bytes+len(data) > maxTileCacheBytes {
 			c.m, c.bytes = map[tileKey]tileEntry{}, 0 // bounded: start over rather than grow
 		}
 		if old, ok := c.m[k]; ok {
 			c.bytes -= len(old.data)
 		}
-		c.m[k] = tileEntry{data: f.data, etag: f.etag, at: time.Now()}
-		c.bytes += len(f.data)
+		c.m[k] = tileEntry{data: data, etag: f.etag, at: c.clock()}
+		c.bytes += len(data)
 	}
 	c.mu.Unlock()
 	close(f.done)
-	return f.data, f.etag, f.err
 }

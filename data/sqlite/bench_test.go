@@ -25,3 +25,19 @@ func BenchmarkLookups(b *testing.B) {
 	defer st.Close()
 	storetest.BenchLookups(b, st)
 }
+
+// BenchmarkTiles renders tiles at every zoom from the same store as
+// BenchmarkLookups (see storetest.BenchTiles).
+func BenchmarkTiles(b *testing.B) {
+	path := os.Getenv("KOMMUNITY_BENCH_DB")
+	if path == "" {
+		storetest.BenchTiles(b, MustOpenStore(b))
+		return
+	}
+	st, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	storetest.BenchTiles(b, st)
+}

@@ -28,6 +28,7 @@ var migrations embed.FS
 type Store struct {
 	db           *sql.DB
 	areaProgress *sql.Stmt
+	shapes       shapes // area polygons for tiles
 }
 
 var (
@@ -43,7 +44,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// transaction that reads and then writes fails with SQLITE_BUSY under
 	// concurrency instead of waiting.
 	q.Set("_txlock", "immediate")
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)", "mmap_size(1073741824)"} {
 		q.Add("_pragma", p)
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())

@@ -27,11 +27,12 @@ var clipBox = orb.Bound{
 // AreaTile encodes the public areas whose bounds meet tile t. SQLite has
 // no spatial functions: the areas come through their R-tree (whose
 // float32 boxes are rounded outwards, so a few near misses may come too
-// and clip to nothing) and are projected, clipped and simplified here
+// and clip to nothing), and their polygons from the store's copy
+// simplified for t's zoom (see shapes), scaled, clipped and encoded here
 // with orb.
 func (s *Store) AreaTile(ctx context.Context, t maptile.Tile) ([]byte, error) {
 	b := t.Bound(tileBufferFraction)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+areaColumns+`, r.min_lon, r.min_lat, r.max_lon, r.max_lat, geometry
+	rows, err := s.db.QueryContext(ctx, `SELECT `+areaColumns+`, r.min_lon, r.min_lat, r.max_lon, r.max_lat, geometry_rev
 		FROM areas_rtree r JOIN areas USING (id)
 		WHERE r.max_lon >= ? AND r.min_lon <= ? AND r.max_lat >= ? AND r.min_lat <= ? AND status <> 'draft'
 		ORDER BY code`, b.Min[0], b.Max[0], b.Min[1], b.Max[1])
@@ -39,30 +40,45 @@ func (s *Store) AreaTile(ctx context.Context, t maptile.Tile) ([]byte, error) {
 		return nil, formatError(err)
 	}
 	defer rows.Close()
-	layer := &mvt.Layer{Name: pledge.TileLayerAreas, Version: 2, Extent: pledge.TileExtent}
 	toTile := func(p orb.Point) orb.Point {
 		f := maptile.Fraction(p, t.Z)
 		return orb.Point{f[0] * pledge.TileExtent, f[1] * pledge.TileExtent}
 	}
+	var areas []pledge.Area
+	var ids, revs []int64
+	var codes []string
 	for rows.Next() {
 		var bound orb.Bound
-		var blob []byte
-		a, err := scanArea(extraScanner{rows, []any{&bound.Min[0], &bound.Min[1], &bound.Max[0], &bound.Max[1], &blob}}, false)
+		var rev int64
+		a, err := scanArea(extraScanner{rows, []any{&bound.Min[0], &bound.Min[1], &bound.Max[0], &bound.Max[1], &rev}}, false)
 		if err != nil {
 			return nil, err
 		}
 		// An area whose bounds cover less than one square tile unit is
-		// left out (RemoveEmpty would drop it) before its polygon is
-		// decoded: at low zooms that is most of them, and decoding and
-		// projecting every vertex is what a tile costs.
+		// left out (RemoveEmpty would drop it): at low zooms that is most
+		// of them.
 		lo, hi := toTile(bound.Min), toTile(bound.Max)
 		if math.Abs((hi[0]-lo[0])*(hi[1]-lo[1])) < 1 {
 			continue
 		}
-		if a.Geometry, err = decodeMultiPolygon(a.Code, blob); err != nil {
+		areas, ids, codes, revs = append(areas, a), append(ids, a.ID), append(codes, a.Code), append(revs, rev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, formatError(err)
+	}
+	rows.Close()
+	got, missing := s.shapes.get(ids, codes, revs)
+	if len(missing) > 0 {
+		if err := s.loadShapes(ctx, ids, missing, got); err != nil {
 			return nil, err
 		}
-		f := geojson.NewFeature(a.Geometry)
+	}
+	layer := &mvt.Layer{Name: pledge.TileLayerAreas, Version: 2, Extent: pledge.TileExtent}
+	for i, a := range areas {
+		if got[i] == nil {
+			continue // gone since the first query
+		}
+		f := geojson.NewFeature(toTileCoords(got[i].at(t.Z), t))
 		f.ID = a.ID
 		f.Properties = geojson.Properties{
 			"code": a.Code, "name": a.Name, "status": string(a.Status), "take_up_band": pledge.TakeUpBand(a),
@@ -70,14 +86,12 @@ func (s *Store) AreaTile(ctx context.Context, t maptile.Tile) ([]byte, error) {
 		}
 		layer.Features = append(layer.Features, f)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, formatError(err)
-	}
-	layer.ProjectToTile(t)
 	layer.Clip(clipBox)
-	// One tile unit is 1/16 px at 256 px: what Douglas-Peucker drops at
-	// that tolerance no screen shows, at any zoom.
-	layer.Simplify(simplify.DouglasPeucker(1))
+	if t.Z > maxShapeBand {
+		// One tile unit is 1/16 px at 256 px: what Douglas-Peucker drops
+		// at that tolerance no screen shows, at any zoom.
+		layer.Simplify(simplify.DouglasPeucker(1))
+	}
 	layer.RemoveEmpty(0, 1)
 	for _, f := range layer.Features {
 		orient(f.Geometry)

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/kommunity/kommunity/geo"
 	"github.com/kommunity/kommunity/pledge"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/maptile"
 )
 
 // BenchConfig is the generated country of the lookup benchmarks:
@@ -163,4 +165,61 @@ func sampleCountry(cfg demo.Config) benchSample {
 		s.bounds = s.bounds.Union(a.Polygon.Bound())
 	}
 	return s
+}
+
+// BenchTiles measures the store's tile rendering, one tile at a time and
+// without the Service's cache (every call a first render), on the same
+// store as BenchLookups: for each zoom, the tiles that cover the public
+// areas' bound (at most 256, spread evenly) in turn. It reports p50 and
+// p99 per zoom, areas from 0 and addresses from AddressTileMinZoom.
+func BenchTiles(b *testing.B, st pledge.Store) {
+	ctx := cliContext()
+	cfg := BenchConfig(b)
+	if areas, err := st.Areas(ctx, false); err != nil {
+		b.Fatal(err)
+	} else if len(areas) == 0 {
+		fillBench(b, pledge.NewService(st), cfg)
+	}
+	bound, ok, err := st.PublicAreasBound(ctx)
+	if err != nil || !ok {
+		b.Fatalf("no public areas (%v)", err)
+	}
+	for z := maptile.Zoom(0); z <= 16; z++ {
+		tiles := coveringTiles(bound, z, 256)
+		for _, layer := range []string{pledge.TileLayerAreas, pledge.TileLayerAddresses} {
+			if layer == pledge.TileLayerAddresses && z < pledge.AddressTileMinZoom {
+				continue
+			}
+			render := st.AreaTile
+			if layer == pledge.TileLayerAddresses {
+				render = st.AddressTile
+			}
+			b.Run(fmt.Sprintf("%s/z%02d", layer, z), func(b *testing.B) {
+				i := 0
+				lookups(b, func() error {
+					i++
+					_, err := render(ctx, tiles[i%len(tiles)])
+					return err
+				})
+			})
+		}
+	}
+}
+
+// coveringTiles are up to n of the tiles at zoom z that cover bound,
+// spread evenly over them.
+func coveringTiles(bound orb.Bound, z maptile.Zoom, n int) []maptile.Tile {
+	lo, hi := maptile.At(orb.Point{bound.Min[0], bound.Max[1]}, z), maptile.At(orb.Point{bound.Max[0], bound.Min[1]}, z)
+	var all []maptile.Tile
+	for x := lo.X; x <= hi.X; x++ {
+		for y := lo.Y; y <= hi.Y; y++ {
+			all = append(all, maptile.New(x, y, z))
+		}
+	}
+	step := max(1, len(all)/n)
+	var out []maptile.Tile
+	for i := 0; i < len(all) && len(out) < n; i += step {
+		out = append(out, all[i])
+	}
+	return out
 }

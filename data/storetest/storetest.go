@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"TileAddresses", testTileAddresses},
 		{"TileBands", testTileBands},
 		{"TileFollowsPledges", testTileFollowsPledges},
+		{"TileFollowsGeometry", testTileFollowsGeometry},
 	}
 	runSuite(t, open, tests)
 }

@@ -342,3 +342,48 @@ func testTileFollowsPledges(t *testing.T, svc *pledge.Service) {
 		t.Errorf("other instance after its TTL: %v pledged, want %v", n, n1)
 	}
 }
+
+// testTileFollowsGeometry: a re-import that moves an area's boundary shows
+// in the next tile at every zoom, though the store may keep polygons
+// simplified per zoom: A shrinks to the west of the line between tileWest
+// and tileEast, so it leaves tileEast, and at zoom 0 its outline is the
+// new square.
+func testTileFollowsGeometry(t *testing.T, svc *pledge.Service) {
+	mustImport(t, svc)
+	zoom0 := maptile.New(0, 0, 0)
+	for _, tile := range []maptile.Tile{tileWest, tileEast, zoom0} {
+		tileFeatures(t, svc, pledge.TileLayerAreas, tile) // rendered and kept
+	}
+	areas := fixtureAreas()
+	areas[0].Polygon = orb.MultiPolygon{{square(9.4, 55, 0.3)}}
+	if _, err := svc.ImportAreas(context.Background(), areas, pledge.AreaImport{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(tileFeatures(t, svc, pledge.TileLayerAreas, tileEast)); !slices.Equal(got, []string{"B"}) {
+		t.Errorf("east tile after A moved west: %v, want [B]", got)
+	}
+	a := tileFeatures(t, svc, pledge.TileLayerAreas, zoom0)["A"]
+	if a == nil {
+		t.Fatal("A left the zoom-0 tile")
+	}
+	a.Geometry = mvtToLonLat(a.Geometry, zoom0)
+	if b, want := a.Geometry.Bound(), (orb.Bound{Min: orb.Point{9.1, 54.7}, Max: orb.Point{9.7, 55.3}}); !boundWithin(b, want, 0.1) {
+		t.Errorf("A at zoom 0 spans %v; want about %v (the new square)", b, want)
+	}
+}
+
+// mvtToLonLat projects tile coordinates of tile t back to lon/lat.
+func mvtToLonLat(g orb.Geometry, t maptile.Tile) orb.Geometry {
+	l := &mvt.Layer{Extent: pledge.TileExtent, Features: []*geojson.Feature{geojson.NewFeature(orb.Clone(g))}}
+	l.ProjectToWGS84(t)
+	return l.Features[0].Geometry
+}
+
+func boundWithin(a, b orb.Bound, tol float64) bool {
+	for i := range 2 {
+		if math.Abs(a.Min[i]-b.Min[i]) > tol || math.Abs(a.Max[i]-b.Max[i]) > tol {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,64 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/kommunity/kommunity/data/sqlite"
+	"github.com/kommunity/kommunity/geo"
+	"github.com/kommunity/kommunity/pledge"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/mvt"
+	"github.com/paulmach/orb/maptile"
+)
+
+// The store keeps area polygons for tiles in memory; a re-import by
+// another process on the same file (kommunity import beside serve) moves
+// the geometry's revision, so the serving store's next tile draws the new
+// boundary.
+func TestTileShapesFollowOtherProcess(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "k.db")
+	serve, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer serve.Close()
+	cli, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	square := func(x, y, h float64) orb.MultiPolygon {
+		return orb.MultiPolygon{{{{x - h, y - h}, {x + h, y - h}, {x + h, y + h}, {x - h, y + h}, {x - h, y - h}}}}
+	}
+	importArea := func(mp orb.MultiPolygon) {
+		t.Helper()
+		if _, err := pledge.NewService(cli).ImportAreas(ctx, []geo.AreaFeature{{Code: "A", Name: "Åby", Polygon: mp}}, pledge.AreaImport{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	west := func() float64 {
+		t.Helper()
+		tile := maptile.New(0, 0, 0)
+		data, err := serve.AreaTile(ctx, tile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		layers, err := mvt.Unmarshal(data)
+		if err != nil || len(layers) != 1 || len(layers[0].Features) != 1 {
+			t.Fatalf("tile: %d layers (%v)", len(layers), err)
+		}
+		layers.ProjectToWGS84(tile)
+		return layers[0].Features[0].Geometry.Bound().Min[0]
+	}
+	importArea(square(10, 55, 1))
+	if w := west(); w < 8.5 || w > 9.5 {
+		t.Fatalf("first import: west edge %g; want about 9", w)
+	}
+	importArea(square(20, 55, 1))
+	if w := west(); w < 18.5 || w > 19.5 {
+		t.Errorf("after the other process's re-import: west edge %g; want about 19", w)
+	}
+}
