@@ -201,7 +201,11 @@ func reassign(ctx context.Context, tx pgx.Tx, assign func(orb.Point) string) (in
 	if err := rows.Err(); err != nil {
 		return 0, formatError(err)
 	}
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE area_moves (id text COLLATE "C" NOT NULL, area_id bigint) ON COMMIT DROP;
+	// temp_buffers first: it holds addresses_next in memory instead of
+	// spilling it to a file (it takes effect only on a connection's first
+	// temporary table, and is harmless later).
+	if _, err := tx.Exec(ctx, `SET LOCAL temp_buffers = '512MB';
+		CREATE TEMP TABLE area_moves (id text COLLATE "C" NOT NULL, area_id bigint) ON COMMIT DROP;
 		SET LOCAL work_mem = '128MB'; SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
 		return 0, formatError(err)
 	}
