@@ -87,6 +87,9 @@ func BenchLookups(b *testing.B, st pledge.Store) {
 			r, ang := 200*math.Sqrt(rng.Float64()), 2*math.Pi*rng.Float64()
 			p := orb.Point{a.Point[0] + r*math.Cos(ang)/111320/math.Cos(a.Point[1]*math.Pi/180), a.Point[1] + r*math.Sin(ang)/111320}
 			_, _, err := svc.NearestAddress(ctx, p)
+			if pledge.ErrorCode(err) == pledge.ENOTFOUND {
+				return nil // a straggler outside every area, with no area's address in reach
+			}
 			return err
 		})
 	})
