@@ -27,9 +27,6 @@ type Error struct {
 	Reason  string
 	Message string
 	Field   string
-	// Raced is set by a store when the request lost a race that another
-	// attempt may win (the first free unit, taken by a concurrent pledge).
-	Raced bool
 }
 
 // Reasons: stable, finer than the codes. web maps each to a catalogue key.
@@ -92,14 +89,6 @@ func Invalid(field, reason, format string, args ...any) *Error {
 // address) that already has an active pledge. Stores return it.
 func UnitTakenError(format string, args ...any) *Error {
 	return &Error{Code: ECONFLICT, Reason: ReasonUnitTaken, Field: "unit", Message: fmt.Sprintf(format, args...)}
-}
-
-// FirstFreeUnitRaced is UnitTakenError for a pledge of the first free unit
-// whose pick a concurrent pledge took first: the Service tries again.
-func FirstFreeUnitRaced() *Error {
-	e := UnitTakenError("the first free unit at this address is already pledged")
-	e.Raced = true
-	return e
 }
 
 // ErrorReason returns the reason of an *Error in err's chain, or "".

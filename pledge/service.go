@@ -372,21 +372,11 @@ func (s *Service) CreatePledge(ctx context.Context, req PledgeRequest, idempoten
 				return p, ok, rerr
 			}
 		}
-		// Each lost race for the first free unit means another pledge
-		// took one, so a burst at one address ends; the cap is a guard.
-		var raced *Error
-		if errors.As(err, &raced) && raced.Raced && attempt < maxFirstFreeAttempts {
-			continue
-		}
 		if req.Unit != 0 || attempt == 2 {
 			return Pledge{}, false, err
 		}
 	}
 }
-
-// maxFirstFreeAttempts bounds the retries of a pledge for the first free
-// unit that keeps losing it to concurrent pledges at the same address.
-const maxFirstFreeAttempts = 64
 
 func (s *Service) replay(ctx context.Context, key, hash string) (Pledge, bool, error) {
 	p, err := s.store.PledgeByIdempotencyKey(ctx, key)

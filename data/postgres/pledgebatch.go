@@ -388,7 +388,7 @@ func insertOutcome(p *pledge.Pledge, addrUnits *int32, areaID *int64, unit *int3
 	case unit == nil:
 		return pledge.UnitTakenError("all %d unit(s) at this address are already pledged", *addrUnits)
 	case id == nil && p.Unit == 0:
-		return pledge.FirstFreeUnitRaced()
+		return pledge.UnitTakenError("the first free unit at this address is already pledged")
 	case id == nil:
 		// A taken unit, or an idempotency key already used: the Service
 		// tells these apart.

@@ -579,12 +579,14 @@ func testConcurrentMixed(t *testing.T, svc *pledge.Service) {
 	ctx := context.Background()
 	mustImport(t, svc)
 	mailOn(svc)
-	addrs := []string{"a1", "a2", "a2", "a2", "a-edge", "b1", "b2", "b2", "b2", "b2", "v1", "v1"}
+	// At most three first-free pledges at one address: a pledge that
+	// loses its pick to another of its batch tries three times in all.
+	addrs := []string{"a1", "a2", "a2", "a2", "a-edge", "b1", "b2", "b2", "b2", "v1", "v1"}
 	var wg sync.WaitGroup
 	errs := make([]error, len(addrs))
 	entered := make([]bool, len(addrs))
 	for i, id := range addrs {
-		entered[i] = i%3 == 0 || i == 11
+		entered[i] = i%3 == 0
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
