@@ -60,7 +60,11 @@ type Service struct {
 
 // NewService returns a Service on store with the real clock.
 func NewService(store Store) *Service {
-	return &Service{store: store, Now: time.Now}
+	s := &Service{store: store, Now: time.Now}
+	if v, ok := store.(DataVersioner); ok {
+		s.tiles.version = v.DataVersion
+	}
+	return s
 }
 
 func (s *Service) now() time.Time {

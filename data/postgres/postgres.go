@@ -113,6 +113,19 @@ func (s *Store) Ping(ctx context.Context) error {
 	return formatError(s.pool.Ping(ctx))
 }
 
+// DataVersion is the current transaction snapshot (xmin:xmax:in-progress
+// ids): two equal snapshots see the same committed transactions, and any
+// transaction that writes is given an id that moves it
+// (pledge.DataVersioner). It moves with writes to other tables and
+// databases of the cluster too, which only costs a tile rendered again.
+func (s *Store) DataVersion(ctx context.Context) (string, error) {
+	var v string
+	if err := s.pool.QueryRow(ctx, `SELECT pg_current_snapshot()::text`).Scan(&v); err != nil {
+		return "", formatError(err)
+	}
+	return v, nil
+}
+
 // migrationLock serialises migrations of processes starting together.
 const migrationLock = 0x6b6f6d6d756e6974 // "kommunit"
 

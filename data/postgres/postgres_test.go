@@ -230,3 +230,42 @@ func TestSubsidyConformance(t *testing.T) {
 func TestEntryConformance(t *testing.T) {
 	storetest.RunEntry(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
+
+// DataVersion moves with another process's commit (a second pool on the
+// database), also one that was in progress when the version was read.
+func TestDataVersionFollowsOtherPool(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	serve, err := postgres.Open(ctx, url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer serve.Close()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	version := func() string {
+		t.Helper()
+		v, err := serve.DataVersion(ctx)
+		if err != nil || v == "" {
+			t.Fatalf("DataVersion: %q, %v", v, err)
+		}
+		return v
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE version_probe (n int); INSERT INTO version_probe VALUES (1)`); err != nil {
+		t.Fatal(err)
+	}
+	v0 := version() // the insert is in progress, not visible
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v == v0 {
+		t.Errorf("a commit left DataVersion at %s", v0)
+	}
+}

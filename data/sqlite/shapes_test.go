@@ -62,3 +62,49 @@ func TestTileShapesFollowOtherProcess(t *testing.T) {
 		t.Errorf("after the other process's re-import: west edge %g; want about 19", w)
 	}
 }
+
+// DataVersion moves with another process's commit (a second Store on the
+// file) and stays put while nothing is written, reads included.
+func TestDataVersionFollowsOtherProcess(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "k.db")
+	serve, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer serve.Close()
+	cli, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	version := func() string {
+		t.Helper()
+		v, err := serve.DataVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	v0 := version()
+	if _, err := serve.Areas(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v != v0 {
+		t.Errorf("a read moved DataVersion %s -> %s", v0, v)
+	}
+	square := orb.MultiPolygon{{{{9, 55}, {10, 55}, {10, 56}, {9, 56}, {9, 55}}}}
+	if _, err := pledge.NewService(cli).ImportAreas(ctx, []geo.AreaFeature{{Code: "A", Name: "Åby", Polygon: square}}, pledge.AreaImport{}); err != nil {
+		t.Fatal(err)
+	}
+	v1 := version()
+	if v1 == v0 {
+		t.Errorf("the other process's import left DataVersion at %s", v0)
+	}
+	if _, err := pledge.NewService(serve).ImportAreas(ctx, []geo.AreaFeature{{Code: "B", Name: "Bøby", Polygon: square}}, pledge.AreaImport{}); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v == v1 {
+		t.Errorf("this process's own import left DataVersion at %s", v1)
+	}
+}

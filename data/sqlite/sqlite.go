@@ -32,6 +32,11 @@ type Store struct {
 	// a tile's time.
 	areaTile, addressTile *sql.Stmt
 	shapes                shapes // area polygons for tiles
+	path                  string // the database file, for Prewarm
+	// version is a connection of its own that never writes, for
+	// DataVersion: SQLite's data_version counts other connections'
+	// commits.
+	version *sql.DB
 }
 
 var (
@@ -57,11 +62,16 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
 	db.SetConnMaxIdleTime(0)
-	s := &Store{db: db}
+	s := &Store{db: db, path: path}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	if s.version, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s.version.SetMaxOpenConns(1)
 	for _, p := range []struct {
 		st **sql.Stmt
 		q  string
@@ -81,7 +91,21 @@ func (s *Store) Close() error {
 			st.Close()
 		}
 	}
+	if s.version != nil {
+		s.version.Close()
+	}
 	return s.db.Close()
+}
+
+// DataVersion is SQLite's data_version on a connection that never
+// writes: it moves with every commit of any other connection, in this
+// process or another (pledge.DataVersioner).
+func (s *Store) DataVersion(ctx context.Context) (string, error) {
+	var v int64
+	if err := s.version.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+		return "", formatError(err)
+	}
+	return strconv.FormatInt(v, 10), nil
 }
 
 // Ping reports whether the database answers.

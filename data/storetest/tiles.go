@@ -300,9 +300,24 @@ func testTileBands(t *testing.T, svc *pledge.Service) {
 
 // testTileFollowsPledges: this instance's pledges show in the next tile;
 // another instance's (a second Service on the same store) within its TTL.
+// The store's DataVersion, which lets a cache keep tiles of an unchanged
+// store past the TTL, moves with the pledge.
 func testTileFollowsPledges(t *testing.T, svc *pledge.Service) {
 	ctx := context.Background()
 	mustImport(t, svc)
+	versioner, ok := storeOf(svc).(pledge.DataVersioner)
+	if !ok {
+		t.Fatal("the store has no DataVersion")
+	}
+	version := func() string {
+		t.Helper()
+		v, err := versioner.DataVersion(ctx)
+		if err != nil || v == "" {
+			t.Fatalf("DataVersion: %q, %v", v, err)
+		}
+		return v
+	}
+	v0 := version()
 	other := withTTL(newService(storeOf(svc), nil), 300*time.Millisecond)
 	pledged := func(s *pledge.Service) (float64, string) {
 		got, err := s.Tile(ctx, pledge.TileLayerAreas, int(tileEast.Z), int(tileEast.X), int(tileEast.Y))
@@ -329,6 +344,9 @@ func testTileFollowsPledges(t *testing.T, svc *pledge.Service) {
 	}
 	if _, _, err := svc.CreatePledge(ctx, req("a2", 0), ""); err != nil {
 		t.Fatal(err)
+	}
+	if v := version(); v == v0 {
+		t.Errorf("DataVersion %q did not move with a pledge", v)
 	}
 	n1, tag1 := pledged(svc)
 	if n1 != n0+1 || tag1 == tag0 {
