@@ -42,6 +42,9 @@ type Config struct {
 	// LapseInterval is how often serve lapses areas whose deadline passed
 	// below threshold; 0 turns that off (run `kommunity lapse` instead).
 	LapseInterval time.Duration
+	// Prewarm reads the embedded store's file once at start, into the
+	// operating system's cache (see sqlite.Store.Prewarm).
+	Prewarm bool
 	// RetentionDays is how long contact details stay after an area is
 	// built or lapsed; the lapse loop erases them after that.
 	RetentionDays int64
@@ -92,6 +95,7 @@ func DefaultConfig() Config {
 		ProgressTTL:      time.Second,
 		LapseInterval:    time.Minute,
 		RetentionDays:    365,
+		Prewarm:          true,
 		MailTimeout:      30 * time.Second,
 		WebhookTimeout:   15 * time.Second,
 
@@ -152,6 +156,7 @@ func (c *Config) serveFlags(fs *flag.FlagSet, errs *envErr) {
 	durationVar(fs, &c.LapseInterval, "lapse-interval", "LAPSE_INTERVAL", "how often to lapse areas whose deadline passed below threshold (and unconfirmed pledges, and erase contact data past --retention); 0 for never", errs)
 	int64Var(fs, &c.RetentionDays, "retention", "RETENTION", "`days` contact data of pledges stay after their area is built or lapsed", errs)
 	durationVar(fs, &c.ProgressTTL, "progress-ttl", "PROGRESS_TTL", "how long GET /api/areas/{code} may answer from memory (other instances' pledges show within it); 0 for never", errs)
+	boolVar(fs, &c.Prewarm, "prewarm", "PREWARM", "read the embedded store's file once at start, in the background, so that the first map tiles and lookups after a restart do not wait on the disk (skipped for a file over a quarter of the memory)", errs)
 	stringVar(fs, &c.AdminToken, "admin-token", "ADMIN_TOKEN", "retired: use accounts and API tokens (kommunity token add); set, serve refuses to start", errs)
 	c.mailFlags(fs, errs)
 	c.webhookFlags(fs, errs)

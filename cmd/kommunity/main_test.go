@@ -392,6 +392,9 @@ func TestServeDemoEndToEnd(t *testing.T) {
 	if strings.Contains(logs, "test@example.dk") || strings.Contains(logs, "Test Beboer") {
 		t.Errorf("serve's log holds a resident's details:\n%s", logs)
 	}
+	if !strings.Contains(logs, "prewarm: database file read into the page cache") {
+		t.Errorf("serve did not read the database file ahead (--prewarm is on by default):\n%s", logs)
+	}
 
 	// Starting again with --demo keeps the data and adds nothing.
 	base, stop = startServe(t, "--demo", "--db", db)

@@ -66,6 +66,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
+	if cfg.Prewarm {
+		warmCtx, stopWarm := context.WithCancel(ctx)
+		defer stopWarm()
+		prewarm(warmCtx, st, log)
+	}
 	svc := pledge.NewService(st)
 	svc.PublicURL = publicURL
 	svc.TenderAssociation, svc.TenderContact, svc.TenderMunicipality = cfg.Tender.Association, cfg.Tender.Contact, cfg.Tender.Municipality
