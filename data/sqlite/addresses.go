@@ -270,7 +270,17 @@ func (im *addressImport) Commit(ctx context.Context) (pledge.AddressImportCounts
 func (im *addressImport) merge(ctx context.Context) (pledge.AddressImportCounts, error) {
 	var c pledge.AddressImportCounts
 	if im.direct {
-		if _, err := im.tx.ExecContext(ctx, addressIndexes); err != nil {
+		// A helper thread for the index builds' sorts: 4M addresses took
+		// 48-57 s instead of 62 s on 2 cores. Only this build: a server's
+		// connection goes back to the pool.
+		if _, err := im.tx.ExecContext(ctx, `PRAGMA threads = 2`); err != nil {
+			return c, formatError(err)
+		}
+		_, err := im.tx.ExecContext(ctx, addressIndexes)
+		if _, err := im.tx.ExecContext(ctx, `PRAGMA threads = 0`); err != nil {
+			return c, formatError(err)
+		}
+		if err != nil {
 			return c, formatError(err)
 		}
 		c.Inserted = len(im.seen)
