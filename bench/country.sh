@@ -66,6 +66,14 @@ bench_sqlite() {
 	rm -f "$work/country.db"*
 	measure "kommunity import areas" "$K" import areas --db "$work/country.db" "$work/country/areas.geojson"
 	measure "kommunity import addresses" "$K" import addresses --db "$work/country.db" "$work/country/addresses.csv"
+	# Baseline in the same run: GDAL's own load of the same CSV into a
+	# GeoPackage (one table, its R-tree; no areas, no other index).
+	if command -v ogr2ogr >/dev/null; then
+		rm -f "$tmp/baseline.gpkg"
+		measure "baseline: ogr2ogr -f GPKG (points and their R-tree only)" ogr2ogr -f GPKG "$tmp/baseline.gpkg" "$work/country/addresses.csv" \
+			-oo X_POSSIBLE_NAMES=lon -oo Y_POSSIBLE_NAMES=lat -oo KEEP_GEOM_COLUMNS=NO -a_srs EPSG:4326 -nln addresses -gt unlimited
+		rm -f "$tmp/baseline.gpkg"
+	fi
 	KOMMUNITY_BENCH_DB=$work/country.db KOMMUNITY_BENCH_ADDRESSES=$N KOMMUNITY_BENCH_AREAS=$A \
 		go test ./data/sqlite -run '^$' -bench Lookups -benchtime "$BENCHTIME" | grep '^Benchmark' | tee -a "$OUT"
 }
