@@ -10,6 +10,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -406,10 +407,48 @@ func (t textTemplate) render(row []string) string {
 
 // collapseSpaces tidies texts whose empty columns left doubled separators.
 func collapseSpaces(s string) string {
+	if tidy(s) {
+		return s // most texts: no allocation
+	}
 	s = strings.Join(strings.Fields(s), " ")
 	s = strings.ReplaceAll(s, " ,", ",")
 	s = strings.Trim(s, " ,")
 	return s
+}
+
+// tidy reports whether collapseSpaces would return s as it is: no space
+// but single ' ' characters between words, none before a comma, and
+// neither a space nor a comma at either end.
+func tidy(s string) bool {
+	if s == "" {
+		return true
+	}
+	if c := s[0]; c == ' ' || c == ',' {
+		return false
+	}
+	if c := s[len(s)-1]; c == ' ' || c == ',' {
+		return false
+	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if unicode.IsSpace(r) {
+				return false
+			}
+			i += n
+			continue
+		}
+		if c == ' ' {
+			if next := s[i+1]; next == ' ' || next == ',' { // s does not end in a space
+				return false
+			}
+		} else if c <= '\r' && c >= '\t' {
+			return false
+		}
+		i++
+	}
+	return true
 }
 
 func findColumn(header []string, name string) int {

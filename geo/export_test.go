@@ -1,0 +1,4 @@
+package geo
+
+// CollapseSpaces is collapseSpaces for the external tests.
+var CollapseSpaces = collapseSpaces
