@@ -29,17 +29,10 @@ import (
 //
 // Either way the import is one transaction: all or nothing.
 
-// firstLoadDrop and firstLoadMake are the addresses table's indexes and
-// constraints, dropped and made again, in order, around a mass
-// re-assignment (reassign). They must match the migrations.
+// firstLoadMake are the addresses table's indexes and constraints, made
+// on a new table that takes its place in a mass re-assignment
+// (reassign). They must match the migrations.
 var (
-	firstLoadDrop = []string{
-		`ALTER TABLE addresses DROP CONSTRAINT addresses_area_id_fkey`,
-		`ALTER TABLE addresses DROP CONSTRAINT addresses_pkey`,
-		`DROP INDEX addresses_geom`,
-		`DROP INDEX addresses_area`,
-		`DROP INDEX addresses_search`,
-	}
 	firstLoadMake = []string{
 		`ALTER TABLE addresses ADD CONSTRAINT addresses_pkey PRIMARY KEY (id)`,
 		`CREATE INDEX addresses_geom ON addresses USING gist (geom)`,
