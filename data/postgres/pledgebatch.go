@@ -66,8 +66,10 @@ func (s *Store) CreateLimitedPledge(ctx context.Context, p *pledge.Pledge, limit
 // ok are the pledges within their limit, where a pledge's place in its
 // window is the window's new count less the batch's pledges in it
 // (rate_count) plus its rank among them (rate_rank). ad reads each address
-// and picks the unit (the one asked for, or with 0 the lowest without an
-// active pledge); ins inserts the pledges of addresses inside an area,
+// and picks the unit: the one asked for, or with 0 a free one (no active
+// pledge, none asked for by number in the batch), the k-th lowest for the
+// batch's k-th such pledge at the address, so that pledges of one batch
+// for the first free units of a block of flats each get their own; ins inserts the pledges of addresses inside an area,
 // skipping any that a unique index refuses (a unit already pledged, an
 // idempotency key already used); up moves each area's counter by the pledges
 // inserted in it. It returns one row per input, in input order, with the
@@ -103,8 +105,11 @@ const pledgeBatchSQL = `WITH inp AS (
 			COALESCE((SELECT p.hits FROM rate_limits p WHERE p.key = i.rate_key AND p.window_start = i.rate_prev), 0)) <= i.rate_max),
 	ad AS (
 		SELECT i.ord, a.units, a.area_id, CASE WHEN i.unit > 0 THEN i.unit ELSE (SELECT n FROM generate_series(1, a.units) n
-			WHERE n NOT IN (SELECT unit FROM pledges WHERE address_id = a.id AND status = 'active') ORDER BY n LIMIT 1) END AS unit
-		FROM ok i JOIN addresses a ON a.id = i.address_id),
+			WHERE n NOT IN (SELECT unit FROM pledges WHERE address_id = a.id AND status = 'active')
+				AND n NOT IN (SELECT o.unit FROM ok o WHERE o.address_id = i.address_id AND o.unit > 0)
+			ORDER BY n OFFSET i.free_rank - 1 LIMIT 1) END AS unit
+		FROM (SELECT ok.*, row_number() OVER (PARTITION BY ok.address_id, ok.unit > 0 ORDER BY ok.ord) AS free_rank FROM ok) i
+		JOIN addresses a ON a.id = i.address_id),
 	ins AS (
 		INSERT INTO pledges (token, address_id, unit, name, email, phone, consent, status, idempotency_key, request_hash, created_at, updated_at,
 			language, confirmed, confirmed_at, confirm_hash, notices)

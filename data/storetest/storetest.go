@@ -666,8 +666,8 @@ func testConcurrentPledges(t *testing.T, svc *pledge.Service) {
 	}
 	wg.Wait()
 	// Three units were free: three pledges get one (a pledge that loses
-	// its pick to another of its batch tries again, up to three times),
-	// and the other three are refused.
+	// its pick to a concurrent one tries again, up to three times), and
+	// the other three are refused.
 	ok = 0
 	for i, err := range errs[:6] {
 		var e *pledge.Error
