@@ -35,8 +35,10 @@ type Store struct {
 	path                  string // the database file, for Prewarm
 	// version is a connection of its own that never writes, for
 	// DataVersion: SQLite's data_version counts other connections'
-	// commits.
-	version *sql.DB
+	// commits. It is pinned (versionConn), since a new connection's
+	// count starts again and could repeat an earlier reading.
+	version     *sql.DB
+	versionConn *sql.Conn
 }
 
 var (
@@ -72,6 +74,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	s.version.SetMaxOpenConns(1)
+	if s.versionConn, err = s.version.Conn(ctx); err != nil {
+		s.version.Close()
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	for _, p := range []struct {
 		st **sql.Stmt
 		q  string
@@ -91,6 +98,9 @@ func (s *Store) Close() error {
 			st.Close()
 		}
 	}
+	if s.versionConn != nil {
+		s.versionConn.Close()
+	}
 	if s.version != nil {
 		s.version.Close()
 	}
@@ -102,7 +112,7 @@ func (s *Store) Close() error {
 // process or another (pledge.DataVersioner).
 func (s *Store) DataVersion(ctx context.Context) (string, error) {
 	var v int64
-	if err := s.version.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+	if err := s.versionConn.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
 		return "", formatError(err)
 	}
 	return strconv.FormatInt(v, 10), nil
