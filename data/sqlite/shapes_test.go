@@ -13,23 +13,28 @@ import (
 	"github.com/paulmach/orb/maptile"
 )
 
+// twoProcesses opens two stores on one new file: a server's and a CLI's
+// beside it.
+func twoProcesses(t *testing.T) (serve, cli *sqlite.Store) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "k.db")
+	for _, st := range []**sqlite.Store{&serve, &cli} {
+		var err error
+		if *st, err = sqlite.Open(context.Background(), path); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { (*st).Close() })
+	}
+	return serve, cli
+}
+
 // The store keeps area polygons for tiles in memory; a re-import by
 // another process on the same file (kommunity import beside serve) moves
 // the geometry's revision, so the serving store's next tile draws the new
 // boundary.
 func TestTileShapesFollowOtherProcess(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "k.db")
-	serve, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer serve.Close()
-	cli, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
+	serve, cli := twoProcesses(t)
 	square := func(x, y, h float64) orb.MultiPolygon {
 		return orb.MultiPolygon{{{{x - h, y - h}, {x + h, y - h}, {x + h, y + h}, {x - h, y + h}, {x - h, y - h}}}}
 	}
@@ -67,17 +72,7 @@ func TestTileShapesFollowOtherProcess(t *testing.T) {
 // file) and stays put while nothing is written, reads included.
 func TestDataVersionFollowsOtherProcess(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "k.db")
-	serve, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer serve.Close()
-	cli, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
+	serve, cli := twoProcesses(t)
 	version := func() string {
 		t.Helper()
 		v, err := serve.DataVersion(ctx)
