@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/kommunity/kommunity/data/sqlite"
 	"github.com/kommunity/kommunity/geo"
 	"github.com/kommunity/kommunity/pledge"
 	"github.com/schollz/progressbar/v3"
@@ -174,6 +175,11 @@ func runImportAddresses(ctx context.Context, args []string, stdout, stderr io.Wr
 		return err
 	}
 	defer st.Close()
+	// A first load from the command line may take an SQLite file for
+	// itself, when nothing else has it open: it writes every page once.
+	if sq, ok := st.(*sqlite.Store); ok {
+		sq.SetExclusiveFirstLoad(true)
+	}
 	start := time.Now()
 	res, err := pledge.NewService(st).ImportAddresses(ctx, rd, pledge.AddressImportOptions{SkipInvalid: *skip, File: name})
 	for _, w := range rd.Warnings() {

@@ -294,12 +294,12 @@ func reassign(ctx context.Context, tx *sql.Tx, assign func(orb.Point) string) (i
 
 // refreshCounters recomputes every area's counters from the rows.
 func refreshCounters(ctx context.Context, tx *sql.Tx) error {
+	// One pass over each area's addresses and one over its pledges, not
+	// one per counter: 1.4 s of a 4M-address load before.
 	_, err := tx.ExecContext(ctx, `UPDATE areas SET
-		addresses = (SELECT count(*) FROM addresses WHERE area_id = areas.id),
-		units = (SELECT coalesce(sum(units), 0) FROM addresses WHERE area_id = areas.id),
-		pledged_units = (SELECT count(*) FROM pledges p JOIN addresses ad ON ad.seq = p.address_seq
-			WHERE ad.area_id = areas.id AND p.status = 'active' AND p.confirmed),
-		unconfirmed_units = (SELECT count(*) FROM pledges p JOIN addresses ad ON ad.seq = p.address_seq
-			WHERE ad.area_id = areas.id AND p.status = 'active' AND NOT p.confirmed)`)
+		(addresses, units) = (SELECT count(*), coalesce(sum(units), 0) FROM addresses WHERE area_id = areas.id),
+		(pledged_units, unconfirmed_units) = (SELECT count(*) FILTER (WHERE p.confirmed), count(*) FILTER (WHERE NOT p.confirmed)
+			FROM pledges p JOIN addresses ad ON ad.seq = p.address_seq
+			WHERE ad.area_id = areas.id AND p.status = 'active')`)
 	return formatError(err)
 }

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -59,20 +60,45 @@ func rtreeUp(d float64) float32 {
 // packRtree builds the R-tree of table (empty, 2-D) from points whose ids
 // are ids[i]; lon and lat are parallel to ids.
 func packRtree(ctx context.Context, tx *sql.Tx, table string, ids []int64, lon, lat []float64) error {
+	nodeSize, err := rtreeNodeSize(ctx, tx, table)
+	if err != nil {
+		return err
+	}
+	return writeRtree(ctx, tx, table, planRtree(nodeSize, ids, lon, lat))
+}
+
+// rtreeNodeSize reads the size of table's nodes from its root.
+func rtreeNodeSize(ctx context.Context, tx *sql.Tx, table string) (int, error) {
 	var nodeSize int
 	if err := tx.QueryRowContext(ctx, `SELECT length(data) FROM "`+table+`_node" WHERE nodeno = 1`).Scan(&nodeSize); err != nil {
-		return fmt.Errorf("%s: root node: %w", table, err)
+		return 0, fmt.Errorf("%s: root node: %w", table, err)
 	}
+	if (nodeSize-4)/24 < 4 {
+		return 0, fmt.Errorf("%s: node size %d", table, nodeSize)
+	}
+	return nodeSize, nil
+}
+
+// rtreePlan is a packed R-tree ready to write: its encoded nodes, and the
+// (id, node) pairs of its rowid and parent tables.
+type rtreePlan struct {
+	nodes           [][2]any // nodeno, data
+	rowids, parents []int64
+}
+
+// planRtree packs the points without touching the database, so that it
+// can run beside other work of the same transaction.
+func planRtree(nodeSize int, ids []int64, lon, lat []float64) rtreePlan {
 	perNode := (nodeSize - 4) / 24
-	if perNode < 4 {
-		return fmt.Errorf("%s: node size %d", table, nodeSize)
-	}
 	cells := make([]rtreeCell, len(ids))
 	for i, id := range ids {
 		cells[i] = rtreeCell{id, rtreeDown(lon[i]), rtreeUp(lon[i]), rtreeDown(lat[i]), rtreeUp(lat[i])}
 	}
-	// rowids and parents collect (id, node) pairs for the shadow tables.
-	var rowids, parents []int64
+	var p rtreePlan
+	// leaves pairs every id with its leaf; sorted by id at the end, so
+	// that the rowid table is written in ascending rowids (appends).
+	leaves := make([][2]int64, 0, len(ids))
+	setLeaf := func(id, node int64) { leaves = append(leaves, [2]int64{id, node}) }
 	next := int64(2) // node 1 is the root, written last
 	var nodes []rtreeNode
 	depth := 0
@@ -84,9 +110,9 @@ func packRtree(ctx context.Context, tx *sql.Tx, table string, ids []int64, lon, 
 			next++
 			for _, c := range g {
 				if depth == 0 {
-					rowids = append(rowids, c.id, n.no)
+					setLeaf(c.id, n.no)
 				} else {
-					parents = append(parents, c.id, n.no)
+					p.parents = append(p.parents, c.id, n.no)
 				}
 			}
 			nodes = append(nodes, n)
@@ -97,38 +123,50 @@ func packRtree(ctx context.Context, tx *sql.Tx, table string, ids []int64, lon, 
 	}
 	for _, c := range cells {
 		if depth == 0 {
-			rowids = append(rowids, c.id, 1)
+			setLeaf(c.id, 1)
 		} else {
-			parents = append(parents, c.id, 1)
+			p.parents = append(p.parents, c.id, 1)
 		}
 	}
 	nodes = append(nodes, rtreeNode{no: 1, cells: cells})
+	for _, n := range nodes {
+		d := 0
+		if n.no == 1 {
+			d = depth
+		}
+		p.nodes = append(p.nodes, [2]any{n.no, n.encode(nodeSize, d)})
+	}
+	slices.SortFunc(leaves, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
+	p.rowids = make([]int64, 0, 2*len(leaves))
+	for _, l := range leaves {
+		p.rowids = append(p.rowids, l[0], l[1])
+	}
+	return p
+}
 
+// writeRtree replaces the content of table's shadow tables with p.
+func writeRtree(ctx context.Context, tx *sql.Tx, table string, p rtreePlan) error {
 	for _, q := range []string{`DELETE FROM "` + table + `_node"`, `DELETE FROM "` + table + `_parent"`, `DELETE FROM "` + table + `_rowid"`} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
 		}
 	}
 	const nodesPerInsert = 64
-	for lo := 0; lo < len(nodes); lo += nodesPerInsert {
-		hi := min(lo+nodesPerInsert, len(nodes))
+	for lo := 0; lo < len(p.nodes); lo += nodesPerInsert {
+		hi := min(lo+nodesPerInsert, len(p.nodes))
 		args := make([]any, 0, 2*(hi-lo))
-		for _, n := range nodes[lo:hi] {
-			d := 0
-			if n.no == 1 {
-				d = depth
-			}
-			args = append(args, n.no, n.encode(nodeSize, d))
+		for _, n := range p.nodes[lo:hi] {
+			args = append(args, n[0], n[1])
 		}
 		q := `INSERT INTO "` + table + `_node" (nodeno, data) VALUES (?,?)` + strings.Repeat(`,(?,?)`, hi-lo-1)
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return err
 		}
 	}
-	if err := insertPairs(ctx, tx, `INSERT INTO "`+table+`_rowid" (rowid, nodeno)`, rowids); err != nil {
+	if err := insertPairs(ctx, tx, `INSERT INTO "`+table+`_rowid" (rowid, nodeno)`, p.rowids); err != nil {
 		return err
 	}
-	return insertPairs(ctx, tx, `INSERT INTO "`+table+`_parent" (nodeno, parentnode)`, parents)
+	return insertPairs(ctx, tx, `INSERT INTO "`+table+`_parent" (nodeno, parentnode)`, p.parents)
 }
 
 // insertPairs inserts the pairs (a, b) of a flat list with multi-row

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kommunity/kommunity/pledge"
@@ -36,9 +37,15 @@ type Store struct {
 	// version is a connection of its own that never writes, for
 	// DataVersion: SQLite's data_version counts other connections'
 	// commits. It is pinned (versionConn), since a new connection's
-	// count starts again and could repeat an earlier reading.
+	// count starts again and could repeat an earlier reading. It opens at
+	// the first DataVersion, so that a CLI's store, which never asks, has
+	// no idle connection that would keep a first load from taking the
+	// file for itself (BeginAddressImport).
 	version     *sql.DB
+	versionMu   sync.Mutex
 	versionConn *sql.Conn
+	// exclusiveFirstLoad: see SetExclusiveFirstLoad.
+	exclusiveFirstLoad bool
 }
 
 var (
@@ -74,11 +81,6 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	s.version.SetMaxOpenConns(1)
-	if s.versionConn, err = s.version.Conn(ctx); err != nil {
-		s.version.Close()
-		db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
 	for _, p := range []struct {
 		st **sql.Stmt
 		q  string
@@ -98,9 +100,11 @@ func (s *Store) Close() error {
 			st.Close()
 		}
 	}
+	s.versionMu.Lock()
 	if s.versionConn != nil {
 		s.versionConn.Close()
 	}
+	s.versionMu.Unlock()
 	if s.version != nil {
 		s.version.Close()
 	}
@@ -111,6 +115,15 @@ func (s *Store) Close() error {
 // writes: it moves with every commit of any other connection, in this
 // process or another (pledge.DataVersioner).
 func (s *Store) DataVersion(ctx context.Context) (string, error) {
+	s.versionMu.Lock()
+	defer s.versionMu.Unlock()
+	if s.versionConn == nil {
+		c, err := s.version.Conn(ctx)
+		if err != nil {
+			return "", formatError(err)
+		}
+		s.versionConn = c
+	}
 	var v int64
 	if err := s.versionConn.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
 		return "", formatError(err)

@@ -25,6 +25,16 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
 
+// The same with first loads that take the file for themselves, as a CLI
+// import's do (TestExclusiveFirstLoad).
+func TestConformanceExclusiveFirstLoad(t *testing.T) {
+	storetest.Run(t, func(tb testing.TB) pledge.Store {
+		st := MustOpenStore(tb)
+		st.SetExclusiveFirstLoad(true)
+		return st
+	})
+}
+
 func TestRateCounter(t *testing.T) {
 	storetest.RunRateCounter(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
