@@ -42,9 +42,12 @@ trap cleanup EXIT
 
 log() { echo "$*" | tee -a "$OUT"; }
 # measure LABEL COMMAND...: runs it under GNU time, logs seconds and peak RSS.
+# It starts with no dirty pages of an earlier step left to write back (sync),
+# so one step's writes are not counted in the next.
 measure() {
 	local label=$1
 	shift
+	sync
 	/usr/bin/time -f "%e %M %U %S" -o "$tmp/time" "$@" >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
 	read -r secs kb user sys <"$tmp/time"
 	log "$label: ${secs} s, peak RSS $((kb / 1024)) MB (CPU ${user} s user + ${sys} s sys) — $(tail -1 "$tmp/out")"

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"math"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/kommunity/kommunity/pledge"
 	"github.com/paulmach/orb"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // addressSelect reads addresses with their area code and pledged units.
@@ -165,10 +168,14 @@ type addressImport struct {
 	werr    error
 }
 
-const addressIndexes = `CREATE UNIQUE INDEX addresses_id ON addresses(id);
-	CREATE INDEX addresses_area ON addresses(area_id, units);
+// The indexes of addresses (as in the migrations), which a first load
+// drops and builds again.
+const (
+	addressIDIndex      = `CREATE UNIQUE INDEX addresses_id ON addresses(id)`
+	addressOtherIndexes = `CREATE INDEX addresses_area ON addresses(area_id, units);
 	CREATE INDEX addresses_search ON addresses(search_key);
 	CREATE INDEX addresses_lon_lat ON addresses(lon, lat)`
+)
 
 func (im *addressImport) begin(ctx context.Context) error {
 	// A bigger page cache for this connection: a million-row import touches
@@ -309,12 +316,15 @@ func (im *addressImport) Add(ctx context.Context, addrs []pledge.Address) error 
 		im.pending = make([]any, 0, rowsPerInsert*addressArgs)
 	}
 	for _, a := range addrs {
-		h := [2]uint64{maphash.String(im.seeds[0], a.ID), maphash.String(im.seeds[1], a.ID)}
-		if _, dup := im.seen[h]; dup {
-			im.extra[a.ID] += a.Units
-			continue
+		// A first load leaves repeated ids to its unique index (mergeRepeats).
+		if !im.direct {
+			h := [2]uint64{maphash.String(im.seeds[0], a.ID), maphash.String(im.seeds[1], a.ID)}
+			if _, dup := im.seen[h]; dup {
+				im.extra[a.ID] += a.Units
+				continue
+			}
+			im.seen[h] = struct{}{}
 		}
-		im.seen[h] = struct{}{}
 		var area any
 		if id, ok := im.areaIDs[a.AreaCode]; ok {
 			area = id
@@ -365,9 +375,29 @@ func (im *addressImport) Commit(ctx context.Context) (pledge.AddressImportCounts
 			plan <- planRtree(nodeSize, seqs, im.lons, im.lats)
 		}()
 	}
-	c, err := im.merge(ctx)
+	c, dropped, err := im.merge(ctx)
 	if err != nil {
 		return c, err
+	}
+	if len(dropped) > 0 {
+		// Repeated ids were merged: pack the R-tree of the rows left.
+		<-plan
+		gone := make(map[int64]bool, len(dropped))
+		for _, seq := range dropped {
+			gone[seq] = true
+		}
+		var seqs []int64
+		var lons, lats []float64
+		for i := range im.lons {
+			if seq := im.lastSeq + 1 + int64(i); !gone[seq] {
+				seqs, lons, lats = append(seqs, seq), append(lons, im.lons[i]), append(lats, im.lats[i])
+			}
+		}
+		nodeSize, err := rtreeNodeSize(ctx, im.tx, "addresses_rtree")
+		if err != nil {
+			return c, formatError(err)
+		}
+		plan <- planRtree(nodeSize, seqs, lons, lats)
 	}
 	// Repeated ids: their extra units, now that the id index exists.
 	for id, units := range im.extra {
@@ -396,7 +426,9 @@ func (im *addressImport) Commit(ctx context.Context) (pledge.AddressImportCounts
 	return c, nil
 }
 
-func (im *addressImport) merge(ctx context.Context) (pledge.AddressImportCounts, error) {
+// merge makes the imported rows part of addresses: a first load builds
+// the indexes, and returns the seqs of the rows it dropped as repeats.
+func (im *addressImport) merge(ctx context.Context) (pledge.AddressImportCounts, []int64, error) {
 	var c pledge.AddressImportCounts
 	if im.direct {
 		// A helper thread for the index builds' sorts, and 8 MB runs for
@@ -406,28 +438,28 @@ func (im *addressImport) merge(ctx context.Context) (pledge.AddressImportCounts,
 		// with 64 MB, and 18 s without the helper. Threads only for this
 		// build: a server's connection goes back to the pool.
 		if _, err := im.tx.ExecContext(ctx, `PRAGMA threads = 2; PRAGMA cache_size = -8192`); err != nil {
-			return c, formatError(err)
+			return c, nil, formatError(err)
 		}
-		_, err := im.tx.ExecContext(ctx, addressIndexes)
+		dropped, err := im.buildIndexes(ctx)
 		if _, err := im.tx.ExecContext(ctx, `PRAGMA threads = 0; PRAGMA cache_size = -65536`); err != nil {
-			return c, formatError(err)
+			return c, nil, formatError(err)
 		}
 		if err != nil {
-			return c, formatError(err)
+			return c, nil, formatError(err)
 		}
-		c.Inserted = len(im.seen)
-		return c, nil
+		c.Inserted = len(im.lons) - len(dropped)
+		return c, dropped, nil
 	}
 	// Repeated ids must be merged before the upsert compares rows.
 	for id, units := range im.extra {
 		if _, err := im.tx.ExecContext(ctx, `UPDATE import_addresses SET units = units + ? WHERE id = ?`, units, id); err != nil {
-			return c, formatError(err)
+			return c, nil, formatError(err)
 		}
 	}
 	im.extra = nil
 	var before, after int
 	if err := im.tx.QueryRowContext(ctx, `SELECT count(*) FROM addresses`).Scan(&before); err != nil {
-		return c, formatError(err)
+		return c, nil, formatError(err)
 	}
 	// The WHERE on the update leaves identical rows untouched, so the
 	// change count is inserts plus real updates.
@@ -438,19 +470,64 @@ func (im *addressImport) merge(ctx context.Context) (pledge.AddressImportCounts,
 		WHERE addresses.text IS NOT excluded.text OR addresses.lon IS NOT excluded.lon OR addresses.lat IS NOT excluded.lat
 			OR addresses.units IS NOT excluded.units OR addresses.area_id IS NOT excluded.area_id`)
 	if err != nil {
-		return c, formatError(err)
+		return c, nil, formatError(err)
 	}
 	changed, _ := res.RowsAffected()
 	if err := im.tx.QueryRowContext(ctx, `SELECT count(*) FROM addresses`).Scan(&after); err != nil {
-		return c, formatError(err)
+		return c, nil, formatError(err)
 	}
 	c.Inserted = after - before
 	c.Updated = int(changed) - c.Inserted
 	c.Unchanged = len(im.seen) - int(changed)
 	if _, err := im.tx.ExecContext(ctx, `DELETE FROM import_addresses`); err != nil {
-		return c, formatError(err)
+		return c, nil, formatError(err)
 	}
-	return c, nil
+	return c, nil, nil
+}
+
+// buildIndexes makes a first load's indexes. Repeated ids (extra units of
+// one address, rare) are not looked for row by row: building the unique
+// index finds them, and only then are they merged, the first row keeping
+// its fields and the units of all, and the index built again. It returns
+// the seqs of the rows dropped in merging.
+func (im *addressImport) buildIndexes(ctx context.Context) ([]int64, error) {
+	if _, err := im.tx.ExecContext(ctx, `SAVEPOINT ids`); err != nil {
+		return nil, err
+	}
+	_, err := im.tx.ExecContext(ctx, addressIDIndex)
+	var se *sqlite.Error
+	if !errors.As(err, &se) || se.Code() != sqlite3.SQLITE_CONSTRAINT_UNIQUE {
+		if err == nil {
+			_, err = im.tx.ExecContext(ctx, `RELEASE ids; `+addressOtherIndexes)
+		}
+		return nil, err
+	}
+	const repeats = `SELECT a.seq FROM addresses a JOIN temp.import_repeats r ON r.id = a.id WHERE a.seq <> r.keep`
+	if _, err := im.tx.ExecContext(ctx, `ROLLBACK TO ids; RELEASE ids;
+		CREATE TEMP TABLE import_repeats AS SELECT id, min(seq) AS keep, sum(units) AS units FROM addresses GROUP BY id HAVING count(*) > 1`); err != nil {
+		return nil, err
+	}
+	rows, err := im.tx.QueryContext(ctx, repeats+` ORDER BY a.seq`)
+	if err != nil {
+		return nil, err
+	}
+	var dropped []int64
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		dropped = append(dropped, seq)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	_, err = im.tx.ExecContext(ctx, `UPDATE addresses SET units = (SELECT r.units FROM temp.import_repeats r WHERE r.keep = addresses.seq)
+			WHERE seq IN (SELECT keep FROM temp.import_repeats);
+		DELETE FROM addresses WHERE seq IN (`+repeats+`);
+		DROP TABLE temp.import_repeats; `+addressIDIndex+`; `+addressOtherIndexes)
+	return dropped, err
 }
 
 func (im *addressImport) Rollback() error {

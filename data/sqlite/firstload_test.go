@@ -50,6 +50,10 @@ func fileState(t *testing.T, path string) (mode string, addresses int) {
 	if err := db.QueryRow(`SELECT rtreecheck('addresses_rtree')`).Scan(&rtree); err != nil || rtree != "ok" {
 		t.Fatalf("rtreecheck: %q, %v", rtree, err)
 	}
+	var points int
+	if err := db.QueryRow(`SELECT count(*) FROM addresses_rtree`).Scan(&points); err != nil || points != addresses {
+		t.Fatalf("%d points in the R-tree, %d addresses (%v)", points, addresses, err)
+	}
 	return mode, addresses
 }
 
@@ -89,12 +93,20 @@ func TestExclusiveFirstLoad(t *testing.T) {
 	if mode, got := fileState(t, alone); mode != "wal" || got != 0 {
 		t.Fatalf("after a failed first load: journal %s, %d addresses; want wal, 0", mode, got)
 	}
-	if err := load(st, firstLoadRecords(n)); err != nil {
+	// Repeats of one derived id, merged when the unique index finds them.
+	recs := firstLoadRecords(n)
+	for _, i := range []int{7, 9000, n - 1} {
+		recs[i].ID, recs[i].Text, recs[i].Point, recs[i].Derived = "d", "Blokken 1", orb.Point{10.5, 55.5}, true
+	}
+	if err := load(st, recs); err != nil {
 		t.Fatal(err)
 	}
 	walAlone := walSize(alone)
-	if mode, got := fileState(t, alone); mode != "wal" || got != n {
-		t.Fatalf("after a first load alone: journal %s, %d addresses; want wal, %d", mode, got, n)
+	if a, err := st.Address(ctx, "d"); err != nil || a.Units != recs[7].Units+recs[9000].Units+recs[n-1].Units {
+		t.Fatalf("merged address: %+v, %v", a, err)
+	}
+	if mode, got := fileState(t, alone); mode != "wal" || got != n-2 {
+		t.Fatalf("after a first load alone: journal %s, %d addresses; want wal, %d", mode, got, n-2)
 	}
 	// The store goes on as usual: a second import merges through the WAL.
 	again := firstLoadRecords(n + 10)

@@ -28,6 +28,7 @@ func Run(t *testing.T, open Opener) {
 		{"ImportAssignsAddresses", testImportAssigns},
 		{"ReimportIsIdempotent", testReimport},
 		{"DerivedIDsAddUnits", testDerivedUnits},
+		{"DerivedIDsAddUnitsOnAFirstLoad", testDerivedUnitsFirstLoad},
 		{"BadRowRejectsWholeImport", testBadRowRejects},
 		{"SkipInvalidImportsRest", testSkipInvalid},
 		{"RollbackLeavesNothing", testRollback},
@@ -227,6 +228,50 @@ func testDerivedUnits(t *testing.T, svc *pledge.Service) {
 	}
 	if a, _ = storeOf(svc).Address(ctx, r.ID); a.Units != 3 || res.Unchanged != 1 {
 		t.Errorf("after re-import units = %d, unchanged = %d; want 3, 1", a.Units, res.Unchanged)
+	}
+}
+
+// Repeated derived ids in the first load of an empty store: the stores
+// find them only when they build the unique index (not row by row), and
+// must still keep one address with the units of all, its area's counters,
+// and the map's index of points without the rows merged away.
+func testDerivedUnitsFirstLoad(t *testing.T, svc *pledge.Service) {
+	ctx := context.Background()
+	if _, err := svc.ImportAreas(ctx, fixtureAreas(), pledge.AreaImport{}); err != nil {
+		t.Fatal(err)
+	}
+	r := geo.AddressRecord{Text: "Blokken 7, 6000 Bøgelund", Point: orb.Point{12.2, 55.2}, Units: 1, Derived: true}
+	r.ID = geo.DeriveID(r.Text, r.Point[0], r.Point[1])
+	fixture := fixtureAddresses()
+	recs := append([]geo.AddressRecord{r}, fixture[:3]...)
+	recs = append(append(recs, r), fixture[3:]...)
+	recs = append(recs, r)
+	res, err := svc.ImportAddresses(ctx, src(recs...), pledge.AddressImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Imported != len(fixture)+1 {
+		t.Errorf("imported %d, want %d addresses", res.Imported, len(fixture)+1)
+	}
+	a, err := storeOf(svc).Address(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Units != 3 || a.AreaCode != "B" {
+		t.Errorf("merged address: %d units in %q, want 3 in B", a.Units, a.AreaCode)
+	}
+	wantCounts(t, svc, "A", 3, 5, 0)
+	wantCounts(t, svc, "B", 3, 8, 0)
+	got, _, err := svc.NearestAddress(ctx, orb.Point{12.2001, 55.2001})
+	if err != nil || got.ID != r.ID || got.Units != 3 {
+		t.Errorf("nearest to the merged address: %+v, %v", got, err)
+	}
+	// The other rows are where they were: every fixture address is found
+	// at its own point.
+	for _, f := range fixture {
+		if got, _, err := svc.NearestAddress(ctx, f.Point); err == nil && got.ID != f.ID {
+			t.Errorf("nearest to %s's point: %s", f.ID, got.ID)
+		}
 	}
 }
 
