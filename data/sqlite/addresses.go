@@ -173,8 +173,7 @@ type addressImport struct {
 const (
 	addressIDIndex      = `CREATE UNIQUE INDEX addresses_id ON addresses(id)`
 	addressOtherIndexes = `CREATE INDEX addresses_area ON addresses(area_id, units);
-	CREATE INDEX addresses_search ON addresses(search_key);
-	CREATE INDEX addresses_lon_lat ON addresses(lon, lat)`
+	CREATE INDEX addresses_search ON addresses(search_key)`
 )
 
 func (im *addressImport) begin(ctx context.Context) error {
@@ -202,8 +201,7 @@ func (im *addressImport) begin(ctx context.Context) error {
 		return err
 	}
 	if im.direct = n == 0; im.direct {
-		if _, err := im.tx.ExecContext(ctx, `DROP INDEX addresses_id; DROP INDEX addresses_area; DROP INDEX addresses_search;
-			DROP INDEX addresses_lon_lat`); err != nil {
+		if _, err := im.tx.ExecContext(ctx, `DROP INDEX addresses_id; DROP INDEX addresses_area; DROP INDEX addresses_search`); err != nil {
 			return err
 		}
 	} else {
@@ -434,9 +432,10 @@ func (im *addressImport) merge(ctx context.Context) (pledge.AddressImportCounts,
 		// A helper thread for the index builds' sorts, and 8 MB runs for
 		// them (the sorter's run size follows cache_size): runs that fit
 		// the CPU's cache sort faster, and more of them in the helper.
-		// The four indexes of 4M addresses took 10.7 s instead of 14.7 s
-		// with 64 MB, and 18 s without the helper. Threads only for this
-		// build: a server's connection goes back to the pool.
+		// Four indexes of 4M addresses (with addresses_lon_lat, since
+		// dropped) took 10.7 s instead of 14.7 s with 64 MB, and 18 s
+		// without the helper. Threads only for this build: a server's
+		// connection goes back to the pool.
 		if _, err := im.tx.ExecContext(ctx, `PRAGMA threads = 2; PRAGMA cache_size = -8192`); err != nil {
 			return c, nil, formatError(err)
 		}

@@ -212,6 +212,24 @@ func (n rtreeNode) box() rtreeCell {
 	return b
 }
 
+// decodeRtreeNode reads the cells of an encoded node.
+func decodeRtreeNode(b []byte) ([]rtreeCell, error) {
+	if len(b) < 4 {
+		return nil, fmt.Errorf("r-tree node of %d bytes", len(b))
+	}
+	n := int(binary.BigEndian.Uint16(b[2:]))
+	if 4+24*n > len(b) {
+		return nil, fmt.Errorf("r-tree node of %d bytes with %d cells", len(b), n)
+	}
+	cells := make([]rtreeCell, n)
+	for i := range cells {
+		c := b[4+24*i:]
+		f := func(k int) float32 { return math.Float32frombits(binary.BigEndian.Uint32(c[8+4*k:])) }
+		cells[i] = rtreeCell{int64(binary.BigEndian.Uint64(c)), f(0), f(1), f(2), f(3)}
+	}
+	return cells, nil
+}
+
 func (n rtreeNode) encode(size, depth int) []byte {
 	b := make([]byte, 4, size)
 	binary.BigEndian.PutUint16(b, uint16(depth))

@@ -88,7 +88,24 @@ func TestPackedRtree(t *testing.T) {
 			}
 		}
 	}
+	// The extent from the R-tree's root is the one a scan of every row
+	// gives, exactly.
+	checkExtent := func(when string) {
+		t.Helper()
+		want, err := st.bound(ctx, `SELECT min(lon), min(lat), max(lon), max(lat) FROM addresses`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.addressExtent(ctx)
+		if err != nil || got == nil || *got != *want {
+			t.Fatalf("%s: extent %v (%v), want %v", when, got, err, want)
+		}
+	}
+	if b, err := st.addressExtent(ctx); err != nil || b != nil {
+		t.Fatalf("extent of no addresses: %v, %v", b, err)
+	}
 	importAll(addrs)
+	checkExtent("after the first import")
 	var depth int
 	if err := st.db.QueryRowContext(ctx, `SELECT unicode(substr(data, 2, 1)) FROM addresses_rtree_node WHERE nodeno = 1`).Scan(&depth); err != nil || depth < 2 {
 		t.Fatalf("root depth %d, %v; want a tree of at least three levels", depth, err)
@@ -104,4 +121,14 @@ func TestPackedRtree(t *testing.T) {
 	}
 	importAll(moved)
 	check("after moves and inserts")
+	checkExtent("after moves and inserts")
+	// The westmost and northmost addresses move to the middle: the root
+	// may now bound more than the points.
+	var west, north string
+	st.db.QueryRowContext(ctx, `SELECT id FROM addresses ORDER BY lon LIMIT 1`).Scan(&west)
+	st.db.QueryRowContext(ctx, `SELECT id FROM addresses ORDER BY lat DESC LIMIT 1`).Scan(&north)
+	if _, err := st.db.ExecContext(ctx, `UPDATE addresses SET lon = 10, lat = 55 WHERE id IN (?, ?)`, west, north); err != nil {
+		t.Fatal(err)
+	}
+	checkExtent("after moving the westmost and northmost in")
 }
