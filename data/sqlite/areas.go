@@ -280,7 +280,12 @@ func reassign(ctx context.Context, tx *sql.Tx, assign func(orb.Point) string) (i
 			return 0, formatError(err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE addresses SET area_id = m.area_id FROM area_moves m WHERE addresses.seq = m.seq;
+	// Driven by area_moves, so rows are visited in seq order. UPDATE ...
+	// FROM let SQLite scan addresses through its smallest covering index
+	// instead, in that index's order: a random page for every row, 7.5 s
+	// instead of 3.8 s for a million once addresses_lon_lat was gone.
+	if _, err := tx.ExecContext(ctx, `UPDATE addresses SET area_id = (SELECT m.area_id FROM area_moves m WHERE m.seq = addresses.seq)
+			WHERE seq IN (SELECT seq FROM area_moves);
 		DELETE FROM area_moves`); err != nil {
 		return 0, formatError(err)
 	}
