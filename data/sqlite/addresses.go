@@ -561,8 +561,10 @@ func (im *addressImport) release() {
 
 // nearestRadii are the boxes NearestAddress tries in turn, in metres: most
 // clicks on a map land near an address, so the first small box usually
-// answers with a few rows from the R-tree.
-var nearestRadii = [...]float64{100, 400, 1600}
+// answers with a few rows from the R-tree. Each box twice the last, not
+// four times: an empty box costs little, and the box that answers reads
+// fewer rows (4M addresses, p99 anywhere 3.6-3.7 ms instead of 4.7-5.0).
+var nearestRadii = [...]float64{100, 200, 400, 800, 1600}
 
 // NearestAddress searches growing boxes around p in the addresses' R-tree
 // (SQLite's R-tree has no nearest-neighbour search). Only an address within
