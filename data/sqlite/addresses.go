@@ -346,6 +346,10 @@ func (im *addressImport) Commit(ctx context.Context) (pledge.AddressImportCounts
 	if err := im.finish(); err != nil {
 		return pledge.AddressImportCounts{}, err
 	}
+	// A first load packs its R-tree in Go beside the index builds, which
+	// keep SQLite's thread busy.
+	var plan chan rtreePlan
+	var nodeSize int
 	if im.direct {
 		// The rows must be lastSeq+1 on, as the R-tree is packed.
 		var last int64
@@ -355,23 +359,12 @@ func (im *addressImport) Commit(ctx context.Context) (pledge.AddressImportCounts
 		if last != im.lastSeq+int64(len(im.lons)) {
 			return pledge.AddressImportCounts{}, fmt.Errorf("import addresses: rows numbered up to %d, want %d", last, im.lastSeq+int64(len(im.lons)))
 		}
-	}
-	// A first load packs its R-tree in Go beside the index builds, which
-	// keep SQLite's thread busy.
-	var plan chan rtreePlan
-	if im.direct {
-		nodeSize, err := rtreeNodeSize(ctx, im.tx, "addresses_rtree")
-		if err != nil {
+		var err error
+		if nodeSize, err = rtreeNodeSize(ctx, im.tx, "addresses_rtree"); err != nil {
 			return pledge.AddressImportCounts{}, formatError(err)
 		}
 		plan = make(chan rtreePlan, 1)
-		go func() {
-			seqs := make([]int64, len(im.lons))
-			for i := range seqs {
-				seqs[i] = im.lastSeq + 1 + int64(i)
-			}
-			plan <- planRtree(nodeSize, seqs, im.lons, im.lats)
-		}()
+		go func() { plan <- im.planRtree(nodeSize, nil) }()
 	}
 	c, dropped, err := im.merge(ctx)
 	if err != nil {
@@ -384,18 +377,7 @@ func (im *addressImport) Commit(ctx context.Context) (pledge.AddressImportCounts
 		for _, seq := range dropped {
 			gone[seq] = true
 		}
-		var seqs []int64
-		var lons, lats []float64
-		for i := range im.lons {
-			if seq := im.lastSeq + 1 + int64(i); !gone[seq] {
-				seqs, lons, lats = append(seqs, seq), append(lons, im.lons[i]), append(lats, im.lats[i])
-			}
-		}
-		nodeSize, err := rtreeNodeSize(ctx, im.tx, "addresses_rtree")
-		if err != nil {
-			return c, formatError(err)
-		}
-		plan <- planRtree(nodeSize, seqs, lons, lats)
+		plan <- im.planRtree(nodeSize, gone)
 	}
 	// Repeated ids: their extra units, now that the id index exists.
 	for id, units := range im.extra {
@@ -422,6 +404,23 @@ func (im *addressImport) Commit(ctx context.Context) (pledge.AddressImportCounts
 	im.done = true
 	im.release()
 	return c, nil
+}
+
+// planRtree packs the R-tree of a first load's rows, but those in gone.
+func (im *addressImport) planRtree(nodeSize int, gone map[int64]bool) rtreePlan {
+	seqs := make([]int64, 0, len(im.lons))
+	lons, lats := im.lons, im.lats
+	if gone != nil {
+		lons, lats = nil, nil
+	}
+	for i := range im.lons {
+		if seq := im.lastSeq + 1 + int64(i); gone == nil {
+			seqs = append(seqs, seq)
+		} else if !gone[seq] {
+			seqs, lons, lats = append(seqs, seq), append(lons, im.lons[i]), append(lats, im.lats[i])
+		}
+	}
+	return planRtree(nodeSize, seqs, lons, lats)
 }
 
 // merge makes the imported rows part of addresses: a first load builds

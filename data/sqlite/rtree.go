@@ -98,7 +98,6 @@ func planRtree(nodeSize int, ids []int64, lon, lat []float64) rtreePlan {
 	// leaves pairs every id with its leaf; sorted by id at the end, so
 	// that the rowid table is written in ascending rowids (appends).
 	leaves := make([][2]int64, 0, len(ids))
-	setLeaf := func(id, node int64) { leaves = append(leaves, [2]int64{id, node}) }
 	next := int64(2) // node 1 is the root, written last
 	var nodes []rtreeNode
 	depth := 0
@@ -110,7 +109,7 @@ func planRtree(nodeSize int, ids []int64, lon, lat []float64) rtreePlan {
 			next++
 			for _, c := range g {
 				if depth == 0 {
-					setLeaf(c.id, n.no)
+					leaves = append(leaves, [2]int64{c.id, n.no})
 				} else {
 					p.parents = append(p.parents, c.id, n.no)
 				}
@@ -123,7 +122,7 @@ func planRtree(nodeSize int, ids []int64, lon, lat []float64) rtreePlan {
 	}
 	for _, c := range cells {
 		if depth == 0 {
-			setLeaf(c.id, 1)
+			leaves = append(leaves, [2]int64{c.id, 1})
 		} else {
 			p.parents = append(p.parents, c.id, 1)
 		}
