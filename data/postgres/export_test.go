@@ -27,3 +27,8 @@ func CreatePledges(s *Store, ps []*pledge.Pledge, decide []pledge.Decider) []err
 	}
 	return errs
 }
+
+// QueryRow runs one query on the store's pool and scans its row into dest.
+func QueryRow(s *Store, ctx context.Context, sql string, dest ...any) error {
+	return formatError(s.pool.QueryRow(ctx, sql).Scan(dest...))
+}
