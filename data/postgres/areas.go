@@ -162,14 +162,23 @@ func (s *Store) ImportAreas(ctx context.Context, areas []pledge.Area, opt pledge
 	return c, err
 }
 
-// beginBulk prepares an import transaction: it waits for pledges in flight
-// and holds new ones back until commit (see lockPledges), and lifts the
-// statement timeout, which is meant for requests, not for bulk work.
+// beginBulk prepares an area import's transaction: it waits for pledges
+// in flight and holds new ones back until commit (see lockPledges), and
+// lifts the statement timeout, which is meant for requests, not for bulk
+// work. Then no address may change until commit (a decided challenge
+// waits; readers go on), so the rows reassign writes are the rows it
+// assigned. That lock comes before any area row is written: a challenge
+// decision holding an address row and waiting for its area's row would
+// otherwise deadlock with the import.
 func beginBulk(ctx context.Context, tx pgx.Tx) error {
 	if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
 		return formatError(err)
 	}
-	return lockPledges(ctx, tx)
+	if err := lockPledges(ctx, tx); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `LOCK TABLE addresses IN EXCLUSIVE MODE`)
+	return formatError(err)
 }
 
 // reassignChunk is how many addresses one FETCH brings: memory stays
@@ -203,11 +212,6 @@ func reassign(ctx context.Context, pool *pgxpool.Pool, tx pgx.Tx, assign func(or
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, formatError(err)
-	}
-	// No address changes from here to commit (a decided challenge waits),
-	// so the rows written are the rows assigned; readers go on.
-	if _, err := tx.Exec(ctx, `LOCK TABLE addresses IN EXCLUSIVE MODE`); err != nil {
 		return 0, formatError(err)
 	}
 	// temp_buffers first: it holds area_moves (up to a row per address) in

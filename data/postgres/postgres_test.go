@@ -188,16 +188,8 @@ func TestMassReassignRemakesSchema(t *testing.T) {
 	before := schema(t, st, url)
 	ctx := pledge.WithUser(context.Background(), pledge.SystemUser())
 	svc := pledge.NewService(st)
-	recs := make(pledge.Records, 0, 20000)
-	for i := 0; i < 20000; i++ {
-		recs = append(recs, geo.AddressRecord{ID: fmt.Sprintf("r%d", i), Text: fmt.Sprintf("Vej %d", i),
-			Point: orb.Point{10 + float64(i%100)/100, 55 + float64(i/100)/400}, Units: 1})
-	}
-	if _, err := svc.ImportAddresses(ctx, &recs, pledge.AddressImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	res, err := svc.ImportAreas(ctx, []geo.AreaFeature{{Code: "A", Name: "A",
-		Polygon: orb.MultiPolygon{{{{9, 54}, {12, 54}, {12, 57}, {9, 57}, {9, 54}}}}}}, pledge.AreaImport{})
+	importGrid(t, svc, 20000)
+	res, err := svc.ImportAreas(ctx, areaA, pledge.AreaImport{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,6 +210,97 @@ func TestMassReassignRemakesSchema(t *testing.T) {
 	after := schema(t, st, url)
 	if strings.Join(before, "\n") != strings.Join(after, "\n") {
 		t.Errorf("schema after a mass re-assignment differs:\nbefore:\n%s\nafter:\n%s", strings.Join(before, "\n"), strings.Join(after, "\n"))
+	}
+}
+
+// importGrid imports n addresses r0, r1, ... ("Vej i", one unit each)
+// on a grid inside areaA, without areas.
+func importGrid(t *testing.T, svc *pledge.Service, n int) {
+	t.Helper()
+	recs := make(pledge.Records, 0, n)
+	for i := 0; i < n; i++ {
+		recs = append(recs, geo.AddressRecord{ID: fmt.Sprintf("r%d", i), Text: fmt.Sprintf("Vej %d", i),
+			Point: orb.Point{10 + float64(i%100)/100, 55 + float64(i/100)/400}, Units: 1})
+	}
+	ctx := pledge.WithUser(context.Background(), pledge.SystemUser())
+	if _, err := svc.ImportAddresses(ctx, &recs, pledge.AddressImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var areaA = []geo.AreaFeature{{Code: "A", Name: "A", Polygon: orb.MultiPolygon{{{{9, 54}, {12, 54}, {12, 57}, {9, 57}, {9, 54}}}}}}
+
+// An address change in flight when an area import starts (a challenge
+// decision: its row locked, then written) is kept: the import waits for it
+// before it reads a row, instead of copying the old row and putting the
+// copy in the table's place after the change committed.
+func TestMassReassignKeepsChangeInFlight(t *testing.T) {
+	url := pgtest.URL(t)
+	st, err := postgres.Open(context.Background(), url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := pledge.WithUser(context.Background(), pledge.SystemUser())
+	svc := pledge.NewService(st)
+	importGrid(t, svc, 20000)
+
+	other, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(context.Background())
+	tx, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	var units int
+	if err := tx.QueryRow(ctx, `SELECT units FROM addresses WHERE id = 'r5' FOR UPDATE`).Scan(&units); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE addresses SET units = 3 WHERE id = 'r5'`); err != nil {
+		t.Fatal(err)
+	}
+
+	type result struct {
+		res pledge.AreaImportResult
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := svc.ImportAreas(ctx, areaA, pledge.AreaImport{})
+		done <- result{res, err}
+	}()
+	// The import must wait for the change (the result tells whether it
+	// waited before reading the rows or only before replacing them).
+	waiting := false
+	for deadline := time.Now().Add(10 * time.Second); !waiting && time.Now().Before(deadline); {
+		select {
+		case r := <-done:
+			t.Fatalf("the import ended (%+v, %v) while an address change was uncommitted", r.res, r.err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if err := other.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid())`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !waiting {
+		t.Fatal("the area import never waited for the uncommitted address change")
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || r.res.Reassigned != 20000 {
+		t.Fatalf("import areas: %+v, %v; want 20000 re-assigned", r.res, r.err)
+	}
+	if a, err := st.Address(ctx, "r5"); err != nil || a.Units != 3 || a.AreaCode != "A" {
+		t.Errorf("r5 = %+v, %v; want the 3 units committed during the import, in A", a, err)
+	}
+	if a, err := st.Area(ctx, "A"); err != nil || a.Units != 20002 {
+		t.Errorf("area A = %d units, %v; want 20002", a.Units, err)
 	}
 }
 
