@@ -304,6 +304,41 @@ func TestMassReassignKeepsChangeInFlight(t *testing.T) {
 	}
 }
 
+// A mass re-assignment that fails after its new table is filled (here an
+// index name is taken) changes nothing and leaves no table behind.
+func TestMassReassignFailureChangesNothing(t *testing.T) {
+	url := pgtest.URL(t)
+	st, err := postgres.Open(context.Background(), url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := pledge.WithUser(context.Background(), pledge.SystemUser())
+	svc := pledge.NewService(st)
+	importGrid(t, svc, 20000)
+	if err := postgres.Exec(st, ctx, `CREATE TABLE addresses_load_geom (x int)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ImportAreas(ctx, areaA, pledge.AreaImport{}); err == nil {
+		t.Fatal("import areas succeeded with an index name taken")
+	}
+	var areas, assigned int
+	var left bool
+	if err := postgres.QueryRow(st, ctx, `SELECT (SELECT count(*) FROM areas), (SELECT count(area_id) FROM addresses),
+		to_regclass('addresses_load') IS NOT NULL`, &areas, &assigned, &left); err != nil {
+		t.Fatal(err)
+	}
+	if areas != 0 || assigned != 0 || left {
+		t.Errorf("after the failed import: %d areas, %d addresses assigned, load table left %v; want 0, 0, false", areas, assigned, left)
+	}
+	if err := postgres.Exec(st, ctx, `DROP TABLE addresses_load_geom`); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := svc.ImportAreas(ctx, areaA, pledge.AreaImport{}); err != nil || res.Reassigned != 20000 {
+		t.Errorf("import areas again: %+v, %v; want 20000 re-assigned", res, err)
+	}
+}
+
 func TestTenderConformance(t *testing.T) {
 	storetest.RunTenders(t, func(tb testing.TB) pledge.Store { return MustOpenStore(tb) })
 }
