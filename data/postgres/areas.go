@@ -318,7 +318,7 @@ func rewriteAddresses(ctx context.Context, pool *pgxpool.Pool, tx pgx.Tx) (err e
 	in := make(chan error, 1)
 	go func() {
 		_, err := load.PgConn().CopyFrom(ctx, pr, `COPY addresses_load (id, text, search_key, geom, units, area_id) FROM STDIN (FORMAT binary)`)
-		pr.CloseWithError(errors.New("copy into addresses_load ended"))
+		pr.CloseWithError(errLoadEnded)
 		in <- err
 	}()
 	w := bufio.NewWriterSize(pw, 1<<18)
@@ -329,8 +329,8 @@ func rewriteAddresses(ctx context.Context, pool *pgxpool.Pool, tx pgx.Tx) (err e
 		err = w.Flush()
 	}
 	pw.CloseWithError(err) // nil: the reader sees the end
-	if ierr := <-in; ierr != nil {
-		err = ierr // the cause, where the other side saw only a closed pipe
+	if ierr := <-in; ierr != nil && (err == nil || errors.Is(err, errLoadEnded)) {
+		err = ierr // the cause, where this side saw only a closed pipe
 	}
 	if err != nil {
 		return formatError(err)
@@ -342,6 +342,10 @@ func rewriteAddresses(ctx context.Context, pool *pgxpool.Pool, tx pgx.Tx) (err e
 	}
 	return swapInLoad(ctx, tx)
 }
+
+// errLoadEnded is what the rows read for addresses_load meet when its
+// COPY has stopped taking them.
+var errLoadEnded = errors.New("copy into addresses_load ended")
 
 type move struct {
 	id   string
