@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -63,7 +64,9 @@ func runImportAreas(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer st.Close()
+	stop := spinner(fmt.Sprintf("%s: storing %d areas and re-assigning the addresses", name, len(areas)), stderr)
 	res, err := pledge.NewService(st).ImportAreas(ctx, areas, imp)
+	stop()
 	if err != nil {
 		return importRejected(err)
 	}
@@ -152,7 +155,7 @@ func runImportAddresses(ctx context.Context, args []string, stdout, stderr io.Wr
 	name := filepath.Base(pos[0])
 	var rd *geo.AddressReader
 	if kind != "" {
-		l, closeLayer, err := openLayered(ctx, pos[0], kind, *layer, "importing "+name, stderr)
+		l, closeLayer, err := openLayered(ctx, pos[0], kind, *layer, "reading "+name, stderr)
 		if err != nil {
 			return importRejected(err)
 		}
@@ -166,7 +169,7 @@ func runImportAddresses(ctx context.Context, args []string, stdout, stderr io.Wr
 			return err
 		}
 		defer f.Close()
-		if rd, err = geo.NewAddressReader(progressReader(f, "importing "+name, stderr), name, opt); err != nil {
+		if rd, err = geo.NewAddressReader(progressReader(f, "reading "+name, stderr), name, opt); err != nil {
 			return importRejected(err)
 		}
 	}
@@ -181,7 +184,11 @@ func runImportAddresses(ctx context.Context, args []string, stdout, stderr io.Wr
 		sq.SetExclusiveFirstLoad(true)
 	}
 	start := time.Now()
-	res, err := pledge.NewService(st).ImportAddresses(ctx, rd, pledge.AddressImportOptions{SkipInvalid: *skip, File: name})
+	// Once every record is read, the import's commit (index builds and
+	// counters: seconds at a million addresses) shows a spinner of its own.
+	src := &endSpinner{AddressReader: rd, desc: name + ": storing the addresses (indexes and counters)", stderr: stderr}
+	res, err := pledge.NewService(st).ImportAddresses(ctx, src, pledge.AddressImportOptions{SkipInvalid: *skip, File: name})
+	src.stop()
 	for _, w := range rd.Warnings() {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
@@ -227,6 +234,76 @@ func importRejected(err error) error {
 		return fmt.Errorf("import rejected, nothing was changed (%d problem(s); --skip-invalid imports the valid rows):\n%w", n, err)
 	}
 	return err
+}
+
+// spinner shows desc with a spinner and the time elapsed while work of no
+// known length runs, when stderr is a terminal; stop clears it.
+func spinner(desc string, stderr io.Writer) (stop func()) {
+	w, ok := stderr.(*os.File)
+	if !ok || !term.IsTerminal(int(w.Fd())) {
+		return func() {}
+	}
+	bar := progressbar.NewOptions(-1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	bar.RenderBlank()
+	done, ended := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(ended)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				bar.Add(1)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-ended
+		bar.Finish()
+	}
+}
+
+// endSpinner is an address source that starts a spinner when its last
+// record has been read.
+type endSpinner struct {
+	*geo.AddressReader
+	desc   string
+	stderr io.Writer
+
+	mu   sync.Mutex
+	done func() // the running spinner's stop
+}
+
+func (e *endSpinner) Next() (geo.AddressRecord, error) {
+	rec, err := e.AddressReader.Next()
+	if err == io.EOF {
+		e.mu.Lock()
+		if e.done == nil {
+			e.done = spinner(e.desc, e.stderr)
+		}
+		e.mu.Unlock()
+	}
+	return rec, err
+}
+
+// stop clears the spinner, if it started.
+func (e *endSpinner) stop() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.done != nil {
+		e.done()
+		e.done = func() {}
+	}
 }
 
 // progressReader shows a progress bar of bytes read when stderr is a
