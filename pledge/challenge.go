@@ -239,7 +239,7 @@ func (s *Service) DecideChallenge(ctx context.Context, code string, id int64, ac
 		return thresholdCrossing(a, now), nil
 	})
 	if err == nil {
-		s.progress.drop(code)
+		s.dropArea(ctx, code)
 	}
 	return out, err
 }

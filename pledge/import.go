@@ -78,7 +78,7 @@ func (s *Service) ImportAreas(ctx context.Context, feats []geo.AreaFeature, opt 
 	}
 	assign := newAssigner(merged)
 	counts, err := s.store.ImportAreas(ctx, areas, AreaImportOptions{SetThreshold: opt.ThresholdPercent != nil}, assign.code)
-	s.progress.drop("")
+	s.dropArea(ctx, "")
 	if err != nil {
 		return AreaImportResult{}, fmt.Errorf("import areas: %w", err)
 	}
@@ -242,7 +242,7 @@ func (s *Service) ImportAddresses(ctx context.Context, src AddressSource, opt Ad
 		return res, geo.InputErrors{{File: opt.File, Reason: "no addresses in the file"}}
 	}
 	counts, err := imp.Commit(ctx)
-	s.progress.drop("")
+	s.dropArea(ctx, "")
 	if err != nil {
 		return res, fmt.Errorf("import addresses: %w", err)
 	}

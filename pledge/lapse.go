@@ -41,7 +41,7 @@ func (s *Service) LapseOverdue(ctx context.Context) ([]LapsedArea, error) {
 			return lapsed, fmt.Errorf("lapse area %s: %w", a.Code, err)
 		}
 		if after.Status == StatusLapsed {
-			s.progress.drop(a.Code)
+			s.dropArea(ctx, a.Code)
 			lapsed = append(lapsed, LapsedArea{Code: a.Code, Pledges: n})
 		}
 	}

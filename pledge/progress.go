@@ -3,7 +3,6 @@ package pledge
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -52,9 +51,6 @@ func (s *Service) readProgress(ctx context.Context, code string) (Area, error) {
 type progressCache struct {
 	mu sync.Mutex
 	m  map[string]progressEntry
-	// gen counts drops: every write through the Service drops an entry, so
-	// caches of things derived from the counters (tiles) compare it.
-	gen atomic.Uint64
 }
 
 type progressEntry struct {
@@ -83,7 +79,6 @@ func (c *progressCache) put(code string, a Area) {
 
 // drop forgets one area, or every area when code is "".
 func (c *progressCache) drop(code string) {
-	c.gen.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if code == "" {
@@ -92,6 +87,3 @@ func (c *progressCache) drop(code string) {
 	}
 	delete(c.m, code)
 }
-
-// generation is the number of drops so far.
-func (c *progressCache) generation() uint64 { return c.gen.Load() }

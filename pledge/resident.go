@@ -100,7 +100,7 @@ func (s *Service) ConfirmPledge(ctx context.Context, secret string) (Pledge, err
 		return Pledge{}, errLinkExpired
 	}
 	if err == nil && changed {
-		s.progress.drop(p.AreaCode)
+		s.dropArea(ctx, p.AreaCode)
 	}
 	return p, err
 }
@@ -132,7 +132,7 @@ func (s *Service) LapseUnconfirmed(ctx context.Context) (int, error) {
 			fmt.Sprintf(t.unconfirmedBody, p.AddressID))
 	})
 	if n > 0 {
-		s.progress.drop("")
+		s.dropArea(ctx, "")
 	}
 	return n, err
 }

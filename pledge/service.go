@@ -56,6 +56,7 @@ type Service struct {
 	secrets  secrets
 	extents  extentsCache
 	tiles    tileCache
+	bounds   boundsCache
 }
 
 // NewService returns a Service on store with the real clock.
@@ -357,7 +358,7 @@ func (s *Service) CreatePledge(ctx context.Context, req PledgeRequest, idempoten
 			err = s.store.CreatePledge(ctx, &p, decide)
 		}
 		if err == nil {
-			s.progress.drop(p.AreaCode)
+			s.dropArea(ctx, p.AreaCode)
 			return p, false, nil
 		}
 		var e *Error
@@ -466,7 +467,7 @@ func (s *Service) WithdrawPledge(ctx context.Context, token string) (Pledge, err
 		return Transition{}, &Error{Code: ECONFLICT, Reason: ReasonPledgeBinding, Message: fmt.Sprintf("pledges in area %s are binding now (status %s)", a.Code, a.Status)}
 	})
 	if err == nil {
-		s.progress.drop(p.AreaCode)
+		s.dropArea(ctx, p.AreaCode)
 	}
 	return p, err
 }

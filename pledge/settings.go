@@ -99,7 +99,7 @@ func (s *Service) UpdateAreaSettings(ctx context.Context, code string, set AreaS
 	if err := s.store.SaveAreaSettings(ctx, a, e, ext, events); err != nil {
 		return Area{}, err
 	}
-	s.progress.drop(code)
+	s.dropArea(ctx, code)
 	return a, nil
 }
 

@@ -256,7 +256,7 @@ func (s *Service) OpenTender(ctx context.Context, code string, req TenderRequest
 		return s.tenderOf(ctx, code)
 	}
 	if err == nil {
-		s.progress.drop(code)
+		s.dropArea(ctx, code)
 	}
 	return a, t, err
 }
@@ -502,7 +502,7 @@ func (s *Service) MoveAreaBack(ctx context.Context, code string, to AreaStatus, 
 		}}}, nil
 	})
 	if err == nil {
-		s.progress.drop(code)
+		s.dropArea(ctx, code)
 	}
 	return a, err
 }
@@ -531,7 +531,7 @@ func (s *Service) MarkBuilt(ctx context.Context, code string) (Area, error) {
 		return TenderChange{Status: StatusBuilt, Tender: t, Audit: e}, nil
 	})
 	if err == nil {
-		s.progress.drop(code)
+		s.dropArea(ctx, code)
 	}
 	return a, err
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 )
 
@@ -28,7 +29,7 @@ func TestTileCacheRefreshesAhead(t *testing.T) {
 		}
 		return []byte(fmt.Sprintf("v%d", n)), ctx.Err()
 	}
-	k := tileKey{TileLayerAreas, maptile.New(0, 0, 0), 1}
+	k := tileKey{TileLayerAreas, maptile.New(0, 0, 0)}
 	ttl := time.Second
 	get := func(ctx context.Context) string {
 		t.Helper()
@@ -78,11 +79,121 @@ func TestTileCacheRefreshesAhead(t *testing.T) {
 	if got := get(ctx); got != "v3" {
 		t.Fatalf("past the TTL: %s; want a new render", got)
 	}
-	// A new generation drops the old tile at once.
-	k.gen = 2
+	// A drop of every tile (an import) drops it at once.
+	c.drop(orb.Bound{}, true)
 	release <- struct{}{}
 	if got := get(ctx); got != "v4" {
-		t.Fatalf("new generation: %s", got)
+		t.Fatalf("after a drop of all: %s", got)
+	}
+}
+
+// A write in one area drops the tiles that may show it, at once, and no
+// other: a tile next to the area's bound within the render buffer goes
+// too, one beyond it stays; a render in flight when the drop comes serves
+// its waiting request but is not kept.
+func TestTileCacheDropsTilesInReachOfAnArea(t *testing.T) {
+	c := &tileCache{}
+	renders := map[maptile.Tile]int{}
+	var mu sync.Mutex
+	gate := make(chan struct{})
+	var hold atomic.Bool
+	render := func(tile maptile.Tile) func(context.Context) ([]byte, error) {
+		return func(ctx context.Context) ([]byte, error) {
+			if hold.Load() {
+				<-gate
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			renders[tile]++
+			return []byte(fmt.Sprintf("%v#%d", tile, renders[tile])), nil
+		}
+	}
+	ctx := context.Background()
+	get := func(tile maptile.Tile) string {
+		t.Helper()
+		data, _, err := c.get(ctx, tileKey{TileLayerAddresses, tile}, time.Hour, render(tile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	// Three zoom-13 tiles in a row, west to east: area lies inside the
+	// first, well away from its edges; edge ends 1% of a tile short of the
+	// first's east edge, so inside the first tile but within the second's
+	// render buffer; the third is two tiles away.
+	in := maptile.New(4352, 2560, 13)
+	next := maptile.New(4353, 2560, 13)
+	far := maptile.New(4355, 2560, 13)
+	b := in.Bound()
+	w := b.Max[0] - b.Min[0]
+	area := orb.Bound{Min: orb.Point{b.Min[0] + w/4, b.Min[1] + (b.Max[1]-b.Min[1])/4}, Max: orb.Point{b.Max[0] - w/4, b.Max[1] - (b.Max[1]-b.Min[1])/4}}
+	edge := orb.Bound{Min: orb.Point{b.Max[0] - w/4, area.Min[1]}, Max: orb.Point{b.Max[0] - w/100, area.Max[1]}}
+	for _, tile := range []maptile.Tile{in, next, far} {
+		get(tile)
+	}
+	c.drop(area, false)
+	if got := []string{get(in), get(next), get(far)}; got[0] != fmt.Sprintf("%v#2", in) || got[1] != fmt.Sprintf("%v#1", next) || got[2] != fmt.Sprintf("%v#1", far) {
+		t.Errorf("after a drop inside the first tile: %q; want only the first rendered again", got)
+	}
+	c.drop(edge, false)
+	if got := []string{get(in), get(next), get(far)}; got[0] != fmt.Sprintf("%v#3", in) || got[1] != fmt.Sprintf("%v#2", next) || got[2] != fmt.Sprintf("%v#1", far) {
+		t.Errorf("after a drop near the edge: %q; want the first two rendered again", got)
+	}
+
+	// A render in flight during a drop in its reach: the request gets it,
+	// the cache does not keep it. One outside the drop's reach is kept.
+	c.drop(orb.Bound{}, true)
+	hold.Store(true)
+	results := make(chan string, 2)
+	go func() { results <- get(in) }()
+	go func() { results <- get(far) }()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		c.mu.Lock()
+		n := len(c.flight)
+		c.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the renders never started")
+		}
+	}
+	c.drop(area, false)
+	close(gate)
+	<-results
+	<-results
+	hold.Store(false)
+	if got := get(in); got != fmt.Sprintf("%v#5", in) {
+		t.Errorf("a render that began before the drop was kept: %s", got)
+	}
+	if got := get(far); got != fmt.Sprintf("%v#2", far) {
+		t.Errorf("a render outside the drop was not kept: %s", got)
+	}
+
+	// More drops during a render than are remembered: not kept.
+	c.drop(orb.Bound{}, true)
+	hold.Store(true)
+	gate = make(chan struct{})
+	go func() { results <- get(far) }()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		c.mu.Lock()
+		n := len(c.flight)
+		c.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the render never started")
+		}
+	}
+	for range maxRecentDrops + 1 {
+		c.drop(area, false)
+	}
+	close(gate)
+	<-results
+	hold.Store(false)
+	if got := get(far); got != fmt.Sprintf("%v#4", far) {
+		t.Errorf("a render older than the drops remembered was kept: %s", got)
 	}
 }
 
@@ -104,7 +215,7 @@ func TestTileCacheKeepsTilesOfAnUnchangedStore(t *testing.T) {
 	render := func(ctx context.Context) ([]byte, error) {
 		return []byte(fmt.Sprintf("v%d@%d", renders.Add(1), version.Load())), nil
 	}
-	k := tileKey{TileLayerAddresses, maptile.New(0, 0, 13), 1}
+	k := tileKey{TileLayerAddresses, maptile.New(0, 0, 13)}
 	ttl := time.Second
 	get := func() string {
 		t.Helper()

@@ -298,7 +298,8 @@ func testTileBands(t *testing.T, svc *pledge.Service) {
 	}
 }
 
-// testTileFollowsPledges: this instance's pledges show in the next tile;
+// testTileFollowsPledges: this instance's pledges show in the next tile of
+// either layer (the cache drops only the tiles in reach of the area);
 // another instance's (a second Service on the same store) within its TTL.
 // The store's DataVersion, which lets a cache keep tiles of an unchanged
 // store past the TTL, moves with the pledge.
@@ -337,6 +338,20 @@ func testTileFollowsPledges(t *testing.T, svc *pledge.Service) {
 		t.Fatal("no area A in the tile")
 		return 0, ""
 	}
+	a2, err := storeOf(svc).Address(ctx, "a2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2Tile := maptile.At(a2.Point, pledge.AddressTileMinZoom)
+	addressPledged := func() any {
+		t.Helper()
+		f := tileFeatures(t, svc, pledge.TileLayerAddresses, a2Tile)["a2"]
+		if f == nil {
+			t.Fatal("no a2 in its address tile")
+		}
+		return f.Properties["pledged_units"]
+	}
+	a0 := addressPledged() // rendered and kept
 	n0, tag0 := pledged(svc)
 	cachedAt := time.Now()
 	if n, _ := pledged(other); n != n0 {
@@ -351,6 +366,9 @@ func testTileFollowsPledges(t *testing.T, svc *pledge.Service) {
 	n1, tag1 := pledged(svc)
 	if n1 != n0+1 || tag1 == tag0 {
 		t.Errorf("after a pledge through this Service: pledged %v (ETag %s), want %v and a new ETag (was %s)", n1, tag1, n0+1, tag0)
+	}
+	if got := addressPledged(); got != a0.(float64)+1 {
+		t.Errorf("a2's address tile after its pledge: pledged_units %v, want %v", got, a0.(float64)+1)
 	}
 	if n, _ := pledged(other); time.Since(cachedAt) < 250*time.Millisecond && n != n0 {
 		t.Errorf("other instance within its TTL: %v pledged, want its copy (%v)", n, n0)
