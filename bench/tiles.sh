@@ -41,34 +41,15 @@ start "$port" 1s
 start "$((port + 1))" 0
 
 # Tile lists per zoom, from the areas' bound.
-python3 - "$work" "$port" "$((port + 1))" <<'PY'
-import json, math, sys
-work, p1, p2 = sys.argv[1], sys.argv[2], sys.argv[3]
-fc = json.load(open(work + "/data/areas.geojson"))
-xs, ys = [], []
-def walk(c):
-    if isinstance(c[0], (int, float)): xs.append(c[0]); ys.append(c[1])
-    else:
-        for d in c: walk(d)
-for f in fc["features"]: walk(f["geometry"]["coordinates"])
-def tile(lon, lat, z):
-    n = 2 ** z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return min(max(x, 0), n - 1), min(max(y, 0), n - 1)
-for z in range(0, 17):
-    x0, y0 = tile(min(xs), max(ys), z)
-    x1, y1 = tile(max(xs), min(ys), z)
-    tiles = [(x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
-    step = max(1, len(tiles) // 256)
-    tiles = tiles[::step][:256]
-    for layer in ("areas", "addresses"):
-        if layer == "addresses" and z < 13: continue
-        for p, name in ((p1, "cached"), (p2, "store")):
-            with open("%s/urls-%s-%s-%d" % (work, layer, name, z), "w") as out:
-                for x, y in tiles: out.write("http://127.0.0.1:%s/tiles/%s/%d/%d/%d.mvt\n" % (p, layer, z, x, y))
-    print(z, len(tiles), file=sys.stderr)
-PY
+for z in $(seq 0 16); do
+	python3 bench/tile_list.py "$work/data/areas.geojson" "$z" >"$work/tiles-$z"
+	for layer in areas addresses; do
+		[ "$layer" = addresses ] && [ "$z" -lt 13 ] && continue
+		sed "s|^|http://127.0.0.1:$port/tiles/$layer/|; s|\$|.mvt|" "$work/tiles-$z" >"$work/urls-$layer-cached-$z"
+		sed "s|^|http://127.0.0.1:$((port + 1))/tiles/$layer/|; s|\$|.mvt|" "$work/tiles-$z" >"$work/urls-$layer-store-$z"
+	done
+	echo "$z $(wc -l <"$work/tiles-$z")" >&2
+done
 
 run() { "$work/httpload" -c "$C" -d "$D" "$@"; }
 run -url "http://127.0.0.1:$port/healthz" -d 1s >/dev/null # warm up

@@ -34,29 +34,10 @@ port=${PORT:-18180}
 pids+=($!)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/livez" >/dev/null && break; sleep 0.2; done
 
-python3 - "$DATA" "$work" "$port" <<'PY'
-import json, math, sys
-data, work, port = sys.argv[1:]
-fc = json.load(open(data + "/areas.geojson"))
-xs, ys = [], []
-def walk(c):
-    if isinstance(c[0], (int, float)): xs.append(c[0]); ys.append(c[1])
-    else:
-        for d in c: walk(d)
-for f in fc["features"]: walk(f["geometry"]["coordinates"])
-def tile(lon, lat, z):
-    n = 2 ** z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return min(max(x, 0), n - 1), min(max(y, 0), n - 1)
-for layer, z in (("areas", 5), ("areas", 7), ("areas", 10), ("addresses", 13)):
-    x0, y0 = tile(min(xs), max(ys), z)
-    x1, y1 = tile(max(xs), min(ys), z)
-    tiles = [(x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
-    tiles = tiles[::max(1, len(tiles) // 256)][:256]
-    with open("%s/urls-%s-%d" % (work, layer, z), "w") as out:
-        for x, y in tiles: out.write("http://127.0.0.1:%s/tiles/%s/%d/%d/%d.mvt\n" % (port, layer, z, x, y))
-PY
+for s in areas-5 areas-7 areas-10 addresses-13; do
+	python3 bench/tile_list.py "$DATA/areas.geojson" "${s#*-}" |
+		sed "s|^|http://127.0.0.1:$port/tiles/${s%-*}/|; s|\$|.mvt|" >"$work/urls-$s"
+done
 # Every 997th address: a pledge each, none twice.
 awk -F, 'NR > 1 && NR % 997 == 0 {print $1}' "$DATA/addresses.csv" >"$work/ids"
 
