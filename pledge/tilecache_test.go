@@ -117,6 +117,21 @@ func TestTileCacheDropsTilesInReachOfAnArea(t *testing.T) {
 		}
 		return string(data)
 	}
+	// inFlight waits until n renders are in flight.
+	inFlight := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+			c.mu.Lock()
+			got := len(c.flight)
+			c.mu.Unlock()
+			if got == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d renders in flight, want %d", got, n)
+			}
+		}
+	}
 	// Three zoom-13 tiles in a row, west to east: area lies inside the
 	// first, well away from its edges; edge ends 1% of a tile short of the
 	// first's east edge, so inside the first tile but within the second's
@@ -147,17 +162,7 @@ func TestTileCacheDropsTilesInReachOfAnArea(t *testing.T) {
 	results := make(chan string, 2)
 	go func() { results <- get(in) }()
 	go func() { results <- get(far) }()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		c.mu.Lock()
-		n := len(c.flight)
-		c.mu.Unlock()
-		if n == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the renders never started")
-		}
-	}
+	inFlight(2)
 	c.drop(area, false)
 	close(gate)
 	<-results
@@ -175,17 +180,7 @@ func TestTileCacheDropsTilesInReachOfAnArea(t *testing.T) {
 	hold.Store(true)
 	gate = make(chan struct{})
 	go func() { results <- get(far) }()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		c.mu.Lock()
-		n := len(c.flight)
-		c.mu.Unlock()
-		if n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the render never started")
-		}
-	}
+	inFlight(1)
 	for range maxRecentDrops + 1 {
 		c.drop(area, false)
 	}

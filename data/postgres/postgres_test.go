@@ -228,6 +228,21 @@ func importGrid(t *testing.T, svc *pledge.Service, n int) {
 	}
 }
 
+// openGrid opens a store on a new database holding importGrid's 20,000
+// addresses, and a Service on it.
+func openGrid(t *testing.T) (string, *postgres.Store, *pledge.Service) {
+	t.Helper()
+	url := pgtest.URL(t)
+	st, err := postgres.Open(context.Background(), url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	svc := pledge.NewService(st)
+	importGrid(t, svc, 20000)
+	return url, st, svc
+}
+
 var areaA = []geo.AreaFeature{{Code: "A", Name: "A", Polygon: orb.MultiPolygon{{{{9, 54}, {12, 54}, {12, 57}, {9, 57}, {9, 54}}}}}}
 
 // An address change in flight when an area import starts (a challenge
@@ -235,15 +250,8 @@ var areaA = []geo.AreaFeature{{Code: "A", Name: "A", Polygon: orb.MultiPolygon{{
 // before it reads a row, instead of copying the old row and putting the
 // copy in the table's place after the change committed.
 func TestMassReassignKeepsChangeInFlight(t *testing.T) {
-	url := pgtest.URL(t)
-	st, err := postgres.Open(context.Background(), url, postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	url, st, svc := openGrid(t)
 	ctx := pledge.WithUser(context.Background(), pledge.SystemUser())
-	svc := pledge.NewService(st)
-	importGrid(t, svc, 20000)
 
 	other, err := pgx.Connect(ctx, url)
 	if err != nil {
@@ -307,15 +315,8 @@ func TestMassReassignKeepsChangeInFlight(t *testing.T) {
 // A mass re-assignment that fails after its new table is filled (here an
 // index name is taken) changes nothing and leaves no table behind.
 func TestMassReassignFailureChangesNothing(t *testing.T) {
-	url := pgtest.URL(t)
-	st, err := postgres.Open(context.Background(), url, postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	_, st, svc := openGrid(t)
 	ctx := pledge.WithUser(context.Background(), pledge.SystemUser())
-	svc := pledge.NewService(st)
-	importGrid(t, svc, 20000)
 	if err := postgres.Exec(st, ctx, `CREATE TABLE addresses_load_geom (x int)`); err != nil {
 		t.Fatal(err)
 	}
